@@ -1,0 +1,1 @@
+"""Agent-based simulator of the bone-marrow microenvironment."""

@@ -1,0 +1,1 @@
+"""Bone: mineralized-tissue geometry (remodelling processes arrive with the bone issue)."""

@@ -1,0 +1,72 @@
+"""The time series: one row of whole-section readouts per recording interval."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from abm.scenario.schema import BONE_LAYER, CELL_TYPES
+
+if TYPE_CHECKING:
+    from abm.model import MarrowModel
+
+
+def readouts(model: MarrowModel) -> dict[str, float | int]:
+    """Whole-section readouts now: time, living cells per type, field mean/min/max, BV/TV.
+
+    Column names carry units: ``time_h``, ``n_<cell type>`` (cells), ``<field>_mean`` etc. in the
+    field's scenario unit, ``bone_volume_fraction`` (BV/TV, 0–1).
+    """
+    row: dict[str, float | int] = {
+        "step": model.steps,
+        "time_h": model.time_h,
+        "time_d": model.time_h / 24.0,
+    }
+    counts = model.cells.count_by_type()
+    for code, name in enumerate(CELL_TYPES):
+        row[f"n_{name}"] = int(counts[code])
+    for name in model.fields.names:
+        data = model.fields[name]
+        if name == BONE_LAYER:
+            row["bone_volume_fraction"] = float(data.mean())
+        else:
+            row[f"{name}_mean"] = float(data.mean())
+            row[f"{name}_min"] = float(data.min())
+            row[f"{name}_max"] = float(data.max())
+    return row
+
+
+class TimeSeriesRecorder:
+    """Collect a :func:`readouts` row every ``every_steps`` steps (and at step 0)."""
+
+    name = "timeseries"
+
+    def __init__(self, every_steps: int):
+        self.every_steps = every_steps
+        self.columns: dict[str, list] = {}
+
+    def record(self, model: MarrowModel) -> None:
+        """Append the current readouts as a row."""
+        row = readouts(model)
+        if not self.columns:
+            self.columns = {key: [] for key in row}
+        for key, value in row.items():
+            self.columns[key].append(value)
+
+    def step(self, model: MarrowModel) -> None:
+        """Record when the step is a multiple of the interval."""
+        if model.steps % self.every_steps == 0:
+            self.record(model)
+
+    def as_arrays(self) -> dict[str, np.ndarray]:
+        """The rows so far as one array per column."""
+        return {key: np.asarray(values) for key, values in self.columns.items()}
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        """Rows recorded so far (restored on resume so the table is written whole)."""
+        return self.as_arrays()
+
+    def load_state(self, arrays: dict[str, np.ndarray]) -> None:
+        """Restore rows from :meth:`state_arrays`."""
+        self.columns = {key: value.tolist() for key, value in arrays.items()}

@@ -1,0 +1,185 @@
+"""Run a scenario into a run directory: start, resume, and record it (DESIGN.md §8).
+
+A run directory holds ``manifest.json``, the resolved ``scenario.yaml``, ``timeseries.parquet``,
+``fields.zarr`` and ``checkpoints/``. Resuming continues from the last checkpoint and ends in the
+same state, byte for byte, as a run that was never interrupted.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from abm import provenance
+from abm.io.errors import RunDirectoryError
+from abm.io.rundir import RunDirectory
+from abm.io.snapshots import SnapshotStore
+from abm.model import MarrowModel
+from abm.observers.checkpoints import Checkpointer
+from abm.observers.progress import ProgressMode, RunProgress
+from abm.observers.snapshots import SnapshotWriter, snapshot_layers
+from abm.observers.timeseries import TimeSeriesRecorder
+from abm.scenario import LoadedScenario, load_scenario
+
+FORMAT_VERSION = 1
+"""Version of the run-directory layout written here."""
+
+
+def start_run(
+    loaded: LoadedScenario,
+    out: Path,
+    *,
+    overwrite: bool = False,
+    steps: int | None = None,
+    progress: ProgressMode = "auto",
+) -> Path:
+    """Run a scenario from step 0 into a new run directory; returns its path.
+
+    Args:
+        loaded: the validated scenario.
+        out: the run directory to create (refused if it exists, unless ``overwrite``).
+        steps: total steps to run (default: the scenario's duration).
+        progress: how to report progress on standard error.
+    """
+    scenario = loaded.scenario
+    model = MarrowModel(scenario)  # fails on impossible placements before anything is written
+    run_dir = RunDirectory.create(out, overwrite=overwrite)
+    target = scenario.time.duration_steps if steps is None else steps
+    run_dir.write_scenario_text(loaded.resolved_yaml())
+    run_dir.write_manifest(
+        {
+            "format_version": FORMAT_VERSION,
+            "status": "running",
+            "scenario_source": str(loaded.source),
+            "overrides": list(loaded.overrides),
+            "seed": scenario.seed,
+            "step_h": scenario.time.step_h,
+            "steps_target": target,
+            "steps_completed": 0,
+            "lattice_shape": list(scenario.domain.shape),
+            "voxel_um": scenario.domain.voxel_um,
+            "schedule": model.schedule_summary(),
+            "snapshot_layers": list(snapshot_layers(model)),
+            "scenario": scenario.model_dump(mode="json"),
+            "versions": provenance.versions(),
+            "git": provenance.git_revision(),
+            "sessions": [],
+        }
+    )
+    store = run_dir.create_snapshots(scenario.domain.shape, snapshot_layers(model))
+    observers = _attach_observers(model, run_dir, store)
+    observers.recorder.record(model)  # step 0, before the first step
+    observers.snapshots.write(model)
+    return _advance(model, run_dir, observers, target, progress)
+
+
+def resume_run(
+    out: Path,
+    *,
+    expected: LoadedScenario | None = None,
+    steps: int | None = None,
+    progress: ProgressMode = "auto",
+) -> Path:
+    """Continue a run directory from its last checkpoint; returns its path.
+
+    Args:
+        out: an existing run directory.
+        expected: if given, the scenario must resolve to the one the run was started with.
+        steps: new total steps (default: the target it was started with).
+    """
+    run_dir = RunDirectory.open(out)
+    scenario_path = run_dir.path / RunDirectory.SCENARIO
+    stored = load_scenario(scenario_path)
+    if expected is not None and expected.resolved_yaml() != stored.resolved_yaml():
+        raise RunDirectoryError(
+            scenario_path,
+            f"the run was started with a different scenario than {expected.source}"
+            " (with these --set overrides); resume it without changes",
+        )
+    manifest = run_dir.read_manifest()
+    target = int(manifest["steps_target"]) if steps is None else steps
+    checkpoint = run_dir.latest_checkpoint()
+    if checkpoint is None:  # interrupted before the first checkpoint: start again
+        return start_run(stored, out, overwrite=True, steps=target, progress=progress)
+    step, arrays, meta = checkpoint
+    if step > target:
+        raise RunDirectoryError(out, f"already at step {step}, beyond --steps {target}")
+    model = MarrowModel(stored.scenario, _place_initial_cells=False)
+    store = run_dir.snapshots
+    store.truncate_after(step)
+    observers = _attach_observers(model, run_dir, store)
+    model.load_state(arrays, meta)
+    run_dir.update_manifest(steps_target=target)
+    return _advance(model, run_dir, observers, target, progress)
+
+
+@dataclass(frozen=True)
+class _Observers:
+    recorder: TimeSeriesRecorder
+    snapshots: SnapshotWriter
+    checkpointer: Checkpointer
+
+
+def _attach_observers(
+    model: MarrowModel, run_dir: RunDirectory, store: SnapshotStore
+) -> _Observers:
+    """Register the recording processes, in the order a checkpoint relies on."""
+    every = model.config.time
+    recorder = TimeSeriesRecorder(every.record_every_steps)
+    observers = _Observers(
+        recorder,
+        SnapshotWriter(store, every.snapshot_every_steps),
+        Checkpointer(run_dir, recorder, every.checkpoint_every_steps),
+    )
+    for observer in (observers.recorder, observers.snapshots, observers.checkpointer):
+        model.register("observers", observer)
+    return observers
+
+
+def _advance(
+    model: MarrowModel,
+    run_dir: RunDirectory,
+    observers: _Observers,
+    target: int,
+    progress: ProgressMode,
+) -> Path:
+    """Step the model to ``target``, then save the final checkpoint and time series."""
+    recorder, checkpointer = observers.recorder, observers.checkpointer
+    first_step, started_at, t0 = model.steps, provenance.utc_now(), time.perf_counter()
+    status = "interrupted"
+    try:
+        with RunProgress(
+            progress, label=run_dir.path.name, start_step=model.steps, total_steps=target,
+            step_h=model.step_h,
+        ) as bar:
+            while model.steps < target:
+                model.run_for(1)
+                bar.update(model.steps)
+        if model.steps % checkpointer.every_steps != 0:
+            checkpointer.save(model)
+        else:
+            run_dir.write_timeseries(recorder.as_arrays())
+        status = "completed"
+    except Exception:
+        status = "failed"
+        raise
+    finally:
+        if status != "completed":
+            run_dir.write_timeseries(recorder.as_arrays())
+        wall = time.perf_counter() - t0
+        manifest = run_dir.read_manifest()
+        sessions = [
+            *manifest.get("sessions", []),
+            {
+                "started_at": started_at,
+                "finished_at": provenance.utc_now(),
+                "from_step": first_step,
+                "to_step": model.steps,
+                "wall_time_s": round(wall, 3),
+                "steps_per_s": round((model.steps - first_step) / wall, 2) if wall > 0 else None,
+                "environment": provenance.environment(),
+            },
+        ]
+        run_dir.update_manifest(status=status, steps_completed=model.steps, sessions=sessions)
+    return run_dir.path

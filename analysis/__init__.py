@@ -1,0 +1,2 @@
+"""Analysis of run directories: metrics and figures. Reads runs through ``abm.io`` only; it never
+imports the model."""
