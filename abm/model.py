@@ -221,6 +221,7 @@ class MarrowModel(mesa.Model):
         self.cells["cell_id"][:] = stored_ids
         self.agent_id_counter = int(meta["agent_id_counter"])
         self._set_step(int(meta["step"]))
+        self._grid_synced_step = -1  # the grid view, if built, must pick up the loaded agents
 
     def _set_step(self, step: int) -> None:
         """Move Mesa's clock to ``step`` and re-anchor its recurring step event after it."""

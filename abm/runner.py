@@ -7,6 +7,7 @@ same state, byte for byte, as a run that was never interrupted.
 
 from __future__ import annotations
 
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,17 +43,35 @@ def start_run(
         steps: total steps to run (default: the scenario's duration).
         progress: how to report progress on standard error.
     """
-    scenario = loaded.scenario
-    model = MarrowModel(scenario)  # fails on impossible placements before anything is written
+    model = MarrowModel(loaded.scenario)  # fails on impossible placements before writing
     run_dir = RunDirectory.create(out, overwrite=overwrite)
-    target = scenario.time.duration_steps if steps is None else steps
+    target = loaded.scenario.time.duration_steps if steps is None else steps
+    provenance_fields = {
+        "scenario_source": str(loaded.source),
+        "overrides": list(loaded.overrides),
+        "sessions": [],
+    }
+    return _start(model, loaded, run_dir, target, progress, provenance_fields)
+
+
+def _start(
+    model: MarrowModel,
+    loaded: LoadedScenario,
+    run_dir: RunDirectory,
+    target: int,
+    progress: ProgressMode,
+    provenance_fields: dict,
+) -> Path:
+    """Write a fresh manifest, scenario and snapshot store into ``run_dir``; run from step 0."""
+    scenario = loaded.scenario
     run_dir.write_scenario_text(loaded.resolved_yaml())
+    store = run_dir.create_snapshots(scenario.domain.shape, snapshot_layers(model))
+    observers = _attach_observers(model, run_dir, store)
     run_dir.write_manifest(
         {
             "format_version": FORMAT_VERSION,
             "status": "running",
-            "scenario_source": str(loaded.source),
-            "overrides": list(loaded.overrides),
+            **provenance_fields,
             "seed": scenario.seed,
             "step_h": scenario.time.step_h,
             "steps_target": target,
@@ -64,11 +83,8 @@ def start_run(
             "scenario": scenario.model_dump(mode="json"),
             "versions": provenance.versions(),
             "git": provenance.git_revision(),
-            "sessions": [],
         }
     )
-    store = run_dir.create_snapshots(scenario.domain.shape, snapshot_layers(model))
-    observers = _attach_observers(model, run_dir, store)
     observers.recorder.record(model)  # step 0, before the first step
     observers.snapshots.write(model)
     return _advance(model, run_dir, observers, target, progress)
@@ -100,8 +116,12 @@ def resume_run(
     manifest = run_dir.read_manifest()
     target = int(manifest["steps_target"]) if steps is None else steps
     checkpoint = run_dir.latest_checkpoint()
-    if checkpoint is None:  # interrupted before the first checkpoint: start again
-        return start_run(stored, out, overwrite=True, steps=target, progress=progress)
+    if checkpoint is None:  # interrupted before the first checkpoint: start again, same dir
+        shutil.rmtree(run_dir.path / RunDirectory.FIELDS, ignore_errors=True)
+        keys = ("scenario_source", "overrides", "sessions")
+        kept = {k: manifest[k] for k in keys if k in manifest}
+        model = MarrowModel(stored.scenario)
+        return _start(model, stored, run_dir, target, progress, kept)
     step, arrays, meta = checkpoint
     if step > target:
         raise RunDirectoryError(out, f"already at step {step}, beyond --steps {target}")

@@ -95,6 +95,12 @@ def write_scenario(tmp_path: Path) -> Callable[..., Path]:
     return write
 
 
+@pytest.fixture(scope="session")
+def tiny_scenario_text() -> str:
+    """Text of the tiny scenario file (JSON, extending base.yaml by absolute path)."""
+    return json.dumps({"extends": str(BASE_YAML), **TINY}, indent=2) + "\n"
+
+
 @pytest.fixture
 def tiny_scenario(write_scenario: Callable[..., Path]) -> Path:
     """Path of the tiny scenario file."""
@@ -200,9 +206,8 @@ def check_consistency() -> Callable[[Any], None]:
 
 def _tree_bytes(root: Path) -> dict[str, bytes]:
     """Every regular file under ``root`` by relative path (POSIX), with its bytes."""
-    return {
-        p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
-    }
+    files = sorted(p for p in root.rglob("*") if p.is_file())
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in files}
 
 
 @pytest.fixture(scope="session")
@@ -234,3 +239,22 @@ def _run_cli(
 def run_cli() -> Callable[..., subprocess.CompletedProcess[str]]:
     """``run_cli(args, env=None, cwd=None)``: run ``python -m abm ARGS`` and capture output."""
     return _run_cli
+
+
+@pytest.fixture(scope="session")
+def cli_run(
+    tmp_path_factory: pytest.TempPathFactory, tiny_scenario_text: str
+) -> tuple[Path, Path, subprocess.CompletedProcess[str]]:
+    """One ``python -m abm run`` of the tiny scenario (``--progress lines``, with
+    ``NUMBA_NUM_THREADS=1``), shared by the CLI and runner tests: ``(scenario, out, result)``.
+    Tests must not modify ``out``; copy it first."""
+    root = tmp_path_factory.mktemp("cli")
+    scenario = root / "tiny.yaml"
+    scenario.write_text(tiny_scenario_text)
+    out = root / "run"
+    result = _run_cli(
+        ["run", scenario, "--out", out, "--progress", "lines"],
+        env={"NUMBA_NUM_THREADS": "1"},
+        cwd=root,
+    )
+    return scenario, out, result

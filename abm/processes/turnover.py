@@ -20,27 +20,25 @@ if TYPE_CHECKING:
 
 
 class CellTurnover:
-    """Divide and kill cells once per step (serial kernel, random order from ``model.rng``)."""
+    """Divide and kill cells once per step (serial kernel, random order from ``model.rng``).
+
+    Adds the cell-table column ``mother_id``: the Mesa ``unique_id`` of a cell's mother (−1 for
+    cells placed at t = 0), stable across table compaction, for lineage tracing.
+    """
 
     name = "cell_turnover"
 
     def __init__(self, model: MarrowModel):
-        step_h = model.step_h
         specs = [spec for _, spec in model.config.cells.items()]
-        self.division_probability = np.array(
-            [
-                units.event_probability(units.per_day_to_per_h(s.division_rate_per_day), step_h)
-                for s in specs
-            ]
-        )
-        self.death_probability = np.array(
-            [
-                units.event_probability(units.per_day_to_per_h(s.death_rate_per_day), step_h)
-                for s in specs
-            ]
-        )
+
+        def per_step(rates_per_day: list[float]) -> np.ndarray:
+            rates_per_h = [units.per_day_to_per_h(k) for k in rates_per_day]
+            return np.array([units.event_probability(k, model.step_h) for k in rates_per_h])
+
+        self.division_probability = per_step([s.division_rate_per_day for s in specs])
+        self.death_probability = per_step([s.death_rate_per_day for s in specs])
         self.periodic = model.config.domain.boundary == "periodic"
-        model.cells.add_column("mother", np.int64, -1, inherited=False, unit="slot")
+        model.cells.add_column("mother_id", np.int64, -1, inherited=False, unit="Mesa unique_id")
 
     def step(self, model: MarrowModel) -> None:
         """Apply one step of division and death to ``model.cells``."""
@@ -52,11 +50,14 @@ class CellTurnover:
         first_direction = rng.integers(0, 4, size=n)
         table.reserve(int(np.count_nonzero(table["alive"])))
         col = table.full
+        mother_slot = np.full(table.capacity, -1, dtype=np.int64)  # filled for daughters only
         table.n_slots = kernels.divide_and_die(
             order, u_death, u_divide, first_direction, self.death_probability,
             self.division_probability, col("alive"), col("cell_type"), col("x"), col("y"),
-            col("age_h"), col("cell_id"), col("mother"), table.occupant,
+            col("age_h"), col("cell_id"), mother_slot, table.occupant,
             model.fields[BONE_LAYER], MINERALIZED_FRACTION, self.periodic, n,
         )
         daughters = np.arange(n, table.n_slots)
-        table.inherit(daughters, table["mother"][daughters])
+        mothers = mother_slot[daughters]
+        table["mother_id"][daughters] = table["cell_id"][mothers]
+        table.inherit(daughters, mothers)

@@ -8,6 +8,7 @@ key path it comes from; :func:`load_scenario` raises them together as one
 from __future__ import annotations
 
 import io
+import json
 import types
 import typing
 from dataclasses import dataclass
@@ -63,7 +64,9 @@ def load_scenario(path: str | Path, overrides: typing.Sequence[str] = ()) -> Loa
 def validate_tree(tree: dict, positions: Positions, default: Location) -> Scenario:
     """Validate a merged scenario tree, mapping every pydantic error to a positioned Problem."""
     try:
-        scenario = Scenario.model_validate(tree)
+        # Strict JSON-mode validation: YAML's types stand as written (no "10" -> 10.0, no
+        # true -> 1); values YAML has but JSON lacks (dates, binary) arrive as text.
+        scenario = Scenario.model_validate_json(json.dumps(tree, default=str), strict=True)
     except ValidationError as exc:
         problems = [_problem_from_pydantic(err, tree, positions, default) for err in exc.errors()]
         raise ScenarioError(sorted(problems, key=_reading_order)) from None
@@ -217,6 +220,8 @@ def _load_with_extends(path: Path, chain: tuple[Path, ...]) -> tuple[dict, Posit
     if base_path in (*chain, here):
         cycle = " -> ".join(p.name for p in (*chain, here, base_path))
         raise ScenarioError([Problem(ext_loc, EXTENDS, f"extends cycle: {cycle}")])
+    if base_path.is_dir():
+        raise ScenarioError([Problem(ext_loc, EXTENDS, f"{base_name} is a directory, not a file")])
     if not base_path.is_file():
         raise ScenarioError(
             [Problem(ext_loc, EXTENDS, f"base scenario not found: {base_name} ({base_path})")]
@@ -304,9 +309,12 @@ def _unreachable_override(where: Location, tree: dict, parts: list[str | int]) -
             allowed = [k for k in _allowed_keys(tuple(missing[:-1]), tree) if k != EXTENDS]
             hint = did_you_mean(str(missing[-1]), allowed)
             return Problem(where, _dotted(tuple(missing)), f"unknown key{hint}")
-        return Problem(
-            where, _dotted(tuple(missing)), f"is a {type(node).__name__} value, not a section"
-        )
+        if isinstance(node, list):
+            index = parts[depth]
+            message = f"has {len(node)} items; index {index} is out of range"
+            return Problem(where, _dotted(tuple(missing)), message)
+        message = f"is a single value ({node!r}), not a section"
+        return Problem(where, _dotted(tuple(missing)), message)
     return Problem(where, _dotted(tuple(parts)), "does not name a key of this scenario")
 
 
@@ -362,10 +370,21 @@ def _problem_from_pydantic(err: dict, tree: dict, positions: Positions, default:
     if kind == "value_error":  # our own validators already say what the value was
         return Problem(where, _dotted(loc), err["msg"].removeprefix("Value error, "))
     message = err["msg"]
+    for json_word, yaml_word in _YAML_WORDS.items():
+        message = message.replace(json_word, yaml_word)
     value = err.get("input")
     if isinstance(value, str | int | float | bool) or value is None:
         message = f"{message} (got {value!r})"
     return Problem(where, _dotted(loc), message)
+
+
+_YAML_WORDS = {
+    "an object": "a mapping (key: value lines)",
+    "a valid dictionary": "a mapping (key: value lines)",
+    "a valid array": "a list",
+    "a valid tuple": "a list",
+}
+"""Pydantic's JSON-mode wording, in the words of a YAML file."""
 
 
 def _data_loc(loc: tuple, tree: Any) -> KeyPath:

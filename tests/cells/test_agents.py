@@ -41,13 +41,13 @@ def test_attributes_read_through_to_the_table(make_model):
     slot = agent.slot
     assert agent.pos == (int(table["x"][slot]), int(table["y"][slot]))
     assert agent.age_h == 0.0
-    assert agent.mother == -1  # an extra column (registered by cell turnover)
+    assert agent.mother_id == -1  # an extra column (registered by cell turnover)
     assert agent.cell_type == "stromal_cell"
     table["age_h"][slot] = 17.5
-    table["mother"][slot] = 42
+    table["mother_id"][slot] = 42
     assert agent.age_h == 17.5
-    assert agent.mother == 42
-    assert isinstance(agent.mother, int)
+    assert agent.mother_id == 42
+    assert isinstance(agent.mother_id, int)
     x, y = agent.pos
     assert agent.position_um == ((x + 0.5) * 10.0, (y + 0.5) * 10.0)
     with pytest.raises(AttributeError):
@@ -81,7 +81,7 @@ def test_dead_agent_is_removed_and_its_attributes_raise(make_model, check_consis
     assert len(model.agents_of("plasma_cell")) == 149
     assert table["cell_id"][slot] == -1
     assert uid not in {a.unique_id for a in model.agents}
-    for name in ("pos", "age_h", "mother", "position_um"):
+    for name in ("pos", "age_h", "mother_id", "position_um"):
         with pytest.raises(RuntimeError, match="died"):
             getattr(agent, name)
     assert "dead" in repr(agent)
@@ -127,13 +127,14 @@ def test_daughters_are_born_next_to_their_mothers_with_their_type(make_model):
         living_before = table["alive"].copy()
         types_before = table["cell_type"].copy()
         xs, ys = table["x"].copy(), table["y"].copy()
+        slot_of_id = {int(c): s for s, c in enumerate(table["cell_id"]) if c >= 0}
         model.step()
         if table.n_slots < n:  # compacted: slots moved, skip this step
             continue
         for d in range(n, table.n_slots):
             if not table["alive"][d]:
                 continue
-            m = int(table["mother"][d])
+            m = slot_of_id[int(table["mother_id"][d])]
             assert 0 <= m < n and living_before[m]
             assert table["cell_type"][d] == types_before[m]
             dx = (int(table["x"][d]) - int(xs[m]) + 15) % 30 - 15
@@ -141,7 +142,7 @@ def test_daughters_are_born_next_to_their_mothers_with_their_type(make_model):
             # born next to the mother's voxel, then at most one hop in the migration phase
             assert abs(dx) + abs(dy) <= 2
             agent = next(a for a in model.agents if a.slot == d)
-            assert agent.mother == m
+            assert agent.mother_id == table["cell_id"][m]  # stable lineage: the mother's id
             assert agent.age_h == model.step_h  # born this step, aged by bookkeeping
             checked += 1
     assert checked > 20

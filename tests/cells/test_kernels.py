@@ -21,13 +21,17 @@ MINERAL = MINERALIZED_FRACTION
 def make_lattice(rng, nx, ny, n_cells, *, bone_fraction=0.15, dead_fraction=0.1, spare=None):
     """A random lattice state in the kernels' array layout.
 
-    Some voxels are mineralized (>= 0.5), some carry sub-threshold mineral (0.3-0.49, still
-    marrow); cells sit on distinct marrow voxels; a few rows are dead (not on the lattice).
+    Some voxels are mineralized (>= 0.5, half of them exactly 0.5), some carry sub-threshold
+    mineral (0.3-0.49, still marrow); cells sit on distinct marrow voxels; a few rows are dead
+    (not on the lattice).
     Arrays have room for three rounds of one daughter per row.
     """
     mineral = np.zeros((nx, ny))
     u = rng.random((nx, ny))
-    mineral[u < bone_fraction] = rng.uniform(MINERAL, 1.0, size=int((u < bone_fraction).sum()))
+    bone = u < bone_fraction
+    # half the bone voxels sit exactly at the threshold (which counts as bone)
+    mineral[bone] = np.where(rng.random(int(bone.sum())) < 0.5, MINERAL,
+                             rng.uniform(MINERAL, 1.0, size=int(bone.sum())))
     partial = (u >= bone_fraction) & (u < bone_fraction + 0.1)
     mineral[partial] = rng.uniform(0.3, MINERAL - 0.01, size=int(partial.sum()))
     marrow = np.flatnonzero(mineral.ravel() < MINERAL)
@@ -101,8 +105,13 @@ def assert_lattice_invariants(s):
 
 def neighbours(x, y, nx, ny, periodic):
     """The 4-neighbour voxels of (x, y) that exist (wrapping only if periodic)."""
-    out = {reference.neighbour(x, y, d, nx, ny, periodic) for d in range(4)}
-    out.discard((-1, -1))
+    out = set()
+    for dx, dy in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+        tx, ty = int(x) + dx, int(y) + dy
+        if periodic:
+            out.add((tx % nx, ty % ny))
+        elif 0 <= tx < nx and 0 <= ty < ny:
+            out.add((tx, ty))
     return out
 
 

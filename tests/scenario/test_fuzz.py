@@ -167,7 +167,7 @@ def test_mutated_scenario_loads_or_raises_scenario_error(tree: dict):
             assert load_scenario(again).scenario == outcome.scenario
 
 
-@FUZZ
+@settings(FUZZ, max_examples=100)
 @given(tree=mutated_scenarios())
 def test_mutated_scenario_as_child_of_base(tree: dict):
     """The same mutations in a file that ``extends`` base.yaml (exercises the merge)."""

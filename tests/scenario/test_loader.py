@@ -489,3 +489,29 @@ def test_json_schema_is_valid_json_with_every_section():
     assert schema["properties"]["extends"]["type"] == "string"
     assert schema["additionalProperties"] is False
     assert "$schema" in schema
+
+
+@pytest.mark.parametrize(
+    ("override", "key", "message"),
+    [
+        ("seed=true", "seed", "valid integer (got True)"),
+        ("cells.osteoblast.initial_count=true", "cells.osteoblast.initial_count", "valid integer"),
+        ("domain.voxel_um='10'", "domain.voxel_um", "valid number (got '10')"),
+        ("domain.size_um.5=1", "domain.size_um", "index 5 is out of range"),
+        ("seed.x=1", "seed", "is a single value (1), not a section"),
+    ],
+)
+def test_types_are_strict_and_override_paths_explained(override: str, key: str, message: str):
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(POEMS, [override])
+    (problem,) = info.value.problems
+    assert problem.key_path == key
+    assert message in problem.message
+
+
+def test_extends_naming_a_directory_says_so(tmp_path: Path):
+    child = tmp_path / "child.yaml"
+    child.write_text("extends: .\n")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(child)
+    assert "is a directory" in info.value.problems[0].message

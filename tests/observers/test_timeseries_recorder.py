@@ -1,0 +1,68 @@
+"""Time-series readouts and the recorder observer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from abm.observers.timeseries import TimeSeriesRecorder, readouts
+from abm.scenario import CELL_TYPES, FIELD_SPECIES
+
+
+def test_readouts_of_the_initial_model(make_model):
+    model = make_model()
+    row = readouts(model)
+    expected_keys = ["step", "time_h", "time_d", *(f"n_{n}" for n in CELL_TYPES)]
+    for name in FIELD_SPECIES:
+        expected_keys += [f"{name}_mean", f"{name}_min", f"{name}_max"]
+    expected_keys.append("bone_volume_fraction")
+    assert list(row) == expected_keys
+    assert row["step"] == 0 and row["time_h"] == 0.0 and row["time_d"] == 0.0
+    assert row["n_plasma_cell"] == 150 and row["n_stromal_cell"] == 100
+    assert row["n_osteoclast"] == 0
+    assert row["oxygen_mean"] == row["oxygen_min"] == row["oxygen_max"] == 20.0
+    assert row["opg_mean"] == 18400.0
+    assert row["bone_volume_fraction"] == 0.0
+
+
+def test_readouts_follow_the_model(make_model, tmp_path, write_scenario):
+    mineral = np.zeros((30, 30))
+    mineral[:, :3] = 1.0
+    mineral[0, 10] = 0.25
+    np.save(tmp_path / "bone.npy", mineral)
+    path = write_scenario(
+        {"domain": {"initial_bone": {"kind": "file", "path": str(tmp_path / "bone.npy")}}},
+        name="bone.yaml",
+    )
+    model = make_model(path=path)
+    model.fields["vegf"][2, 2] = 160.0
+    model.run_for(30)
+    row = readouts(model)
+    assert row["step"] == 30 and row["time_h"] == 30.0 and row["time_d"] == pytest.approx(1.25)
+    counts = model.cells.count_by_type()
+    assert [row[f"n_{n}"] for n in CELL_TYPES] == counts.tolist()
+    assert row["vegf_max"] == 160.0 and row["vegf_min"] == 60.0
+    assert row["vegf_mean"] == pytest.approx(60.0 + 100.0 / 900)
+    assert row["bone_volume_fraction"] == pytest.approx((90 + 0.25) / 900)
+
+
+def test_recorder_records_every_interval_and_round_trips(make_model):
+    model = make_model()
+    recorder = TimeSeriesRecorder(every_steps=5)
+    model.register("observers", recorder)
+    recorder.record(model)  # step 0
+    model.run_for(23)
+    arrays = recorder.as_arrays()
+    np.testing.assert_array_equal(arrays["step"], [0, 5, 10, 15, 20])
+    assert arrays["step"].dtype.kind == "i" and arrays["time_h"].dtype == np.float64
+    assert arrays["n_plasma_cell"][0] == 150
+    assert arrays["n_plasma_cell"][-1] != 150
+    state = recorder.state_arrays()
+    other = TimeSeriesRecorder(every_steps=5)
+    other.load_state(state)
+    for key, value in arrays.items():
+        np.testing.assert_array_equal(other.as_arrays()[key], value)
+        assert other.as_arrays()[key].dtype == value.dtype
+    # the checkpointed rows are in the model's state under the recorder's name
+    model_arrays, _ = model.state()
+    np.testing.assert_array_equal(model_arrays["process/timeseries/step"], [0, 5, 10, 15, 20])
