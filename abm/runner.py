@@ -65,7 +65,8 @@ def _start(
     """Write a fresh manifest, scenario and snapshot store into ``run_dir``; run from step 0."""
     scenario = loaded.scenario
     run_dir.write_scenario_text(loaded.resolved_yaml())
-    store = run_dir.create_snapshots(scenario.domain.shape, snapshot_layers(model))
+    layers = snapshot_layers(model)
+    store = run_dir.create_snapshots(scenario.domain.shape, layers)
     observers = _attach_observers(model, run_dir, store)
     run_dir.write_manifest(
         {
@@ -79,7 +80,7 @@ def _start(
             "lattice_shape": list(scenario.domain.shape),
             "voxel_um": scenario.domain.voxel_um,
             "schedule": model.schedule_summary(),
-            "snapshot_layers": list(snapshot_layers(model)),
+            "snapshot_layers": list(layers),
             "scenario": scenario.model_dump(mode="json"),
             "versions": provenance.versions(),
             "git": provenance.git_revision(),
