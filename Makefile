@@ -49,6 +49,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(VENV_PY) benchmarks/step.py
+	$(VENV_PY) benchmarks/transport.py
 
 clean-venv:
 	rm -rf $(VENV)

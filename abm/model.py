@@ -24,9 +24,10 @@ from abm.cells.table import CELL_TYPE_CODE, CellTable
 from abm.fields.stack import FieldStack
 from abm.processes.bookkeeping import Bookkeeping
 from abm.processes.migration import RandomMigration
+from abm.processes.transport import Transport
 from abm.processes.turnover import CellTurnover
 from abm.scenario import load_scenario
-from abm.scenario.schema import BONE_LAYER, Scenario
+from abm.scenario.schema import Scenario
 
 PHASES: tuple[str, ...] = (
     "transport",
@@ -69,17 +70,18 @@ class MarrowModel(mesa.Model):
         self.config = scenario
         self.step_h = scenario.time.step_h
         self.cells = CellTable(scenario.domain.shape, capacity=_initial_capacity(scenario))
-        self.fields = FieldStack(scenario)
+        self.fields = FieldStack(scenario, self.rng)
         self._phases: dict[str, list[Process]] = {phase: [] for phase in PHASES}
         self._agent_by_slot: list[MarrowCell | None] = []
         self._grid: OrthogonalMooreGrid | None = None
         self._grid_agents: list[MarrowCell] = []
         self._grid_synced_step = -1
+        self.register("transport", Transport(self))
         self.register("decisions", CellTurnover(self))
         self.register("actions", RandomMigration(self))
         self.register("bookkeeping", Bookkeeping())
         if _place_initial_cells:
-            place_initial_cells(self.cells, self.fields[BONE_LAYER], scenario, self.rng)
+            place_initial_cells(self.cells, self.fields.tissue, scenario, self.rng)
             self.sync_agents()
 
     @classmethod

@@ -7,8 +7,10 @@ import pytest
 from mesa.discrete_space import OrthogonalMooreGrid
 
 from abm.cells.agents import PlasmaCell, StromalCell
+from abm.fields.stack import MARROW, VESSEL_LUMEN
 from abm.model import PHASES, MarrowModel
 from abm.scenario import BONE_LAYER, FIELD_SPECIES
+from abm.scenario.schema import FREE_RANKL_LAYER, LAYERS, VESSEL_LAYER
 
 
 class Recorder:
@@ -34,14 +36,23 @@ def test_from_scenario_builds_the_tiny_model(make_model, tiny_scenario, load):
     assert model.steps == 0 and model.time_h == 0.0
     assert model.cells.shape == (30, 30)
     np.testing.assert_array_equal(model.cells.count_by_type(), [150, 100, 0, 0, 0])
-    assert model.fields.names == [*FIELD_SPECIES, BONE_LAYER]
+    assert model.fields.names == [*FIELD_SPECIES, BONE_LAYER, VESSEL_LAYER, FREE_RANKL_LAYER]
+    assert model.fields.names == list(LAYERS)
     for name in FIELD_SPECIES:
         spec = getattr(scenario.fields, name)
         assert model.fields[name].shape == (30, 30)
         assert np.all(model.fields[name] == spec.initial_value)
     assert np.all(model.fields[BONE_LAYER] == 0.0)
+    # base.yaml's procedural vessels: some lumen (0/1), the rest marrow; cells only on marrow
+    lumen = model.fields[VESSEL_LAYER]
+    assert set(np.unique(lumen).tolist()) == {0.0, 1.0}
+    np.testing.assert_array_equal(model.fields.tissue == VESSEL_LUMEN, lumen == 1.0)
+    np.testing.assert_array_equal(model.fields.tissue == MARROW, lumen == 0.0)
+    living = model.cells.living_slots()
+    xs, ys = model.cells["x"][living], model.cells["y"][living]
+    assert np.all(model.fields.tissue[xs, ys] == MARROW)
     assert model.schedule_summary() == {
-        "transport": [],
+        "transport": ["transport"],
         "sensing": [],
         "decisions": ["cell_turnover"],
         "actions": ["random_migration"],
@@ -49,7 +60,7 @@ def test_from_scenario_builds_the_tiny_model(make_model, tiny_scenario, load):
         "observers": [],
     }
     assert [p.name for p in model.processes()] == [
-        "cell_turnover", "random_migration", "bookkeeping"
+        "transport", "cell_turnover", "random_migration", "bookkeeping"
     ]
     assert "mother_id" in model.cells.columns
 
@@ -108,9 +119,11 @@ def test_phases_run_in_order(make_model):
     assert list(summary) == list(PHASES)
     assert summary["decisions"] == ["cell_turnover", "rec_decisions"]
     assert summary["sensing"] == ["rec_sensing", "rec_sensing_2"]
+    assert summary["transport"] == ["transport", "rec_transport"]
     assert [p.name for p in model.processes()] == [
-        "rec_transport", "rec_sensing", "rec_sensing_2", "cell_turnover", "rec_decisions",
-        "random_migration", "rec_actions", "bookkeeping", "rec_bookkeeping", "rec_observers",
+        "transport", "rec_transport", "rec_sensing", "rec_sensing_2", "cell_turnover",
+        "rec_decisions", "random_migration", "rec_actions", "bookkeeping", "rec_bookkeeping",
+        "rec_observers",
     ]
 
 
@@ -162,7 +175,8 @@ def test_register_rejects_unknown_phase_and_duplicate_names(make_model):
     with pytest.raises(ValueError, match="mine"):
         model.register("sensing", Recorder("mine", []))
     after = model.schedule_summary()
-    assert after == {**before, "transport": ["mine"]}
+    assert before["transport"] == ["transport"]
+    assert after == {**before, "transport": ["transport", "mine"]}
 
 
 # ----------------------------------------------------------------------------- Mesa grid
@@ -288,7 +302,10 @@ def test_load_state_restores_agent_ids_after_deaths(make_model, check_consistenc
     copy.load_state(arrays, meta)
     check_consistency(copy)
     np.testing.assert_array_equal(copy.cells["cell_id"], model.cells["cell_id"])
-    assert min(a.unique_id for a in copy.agents) > 1  # early cells have died: ids were kept
+    ids = sorted(a.unique_id for a in copy.agents)
+    assert ids == sorted(a.unique_id for a in model.agents)
+    # cells have died and been born: renumbering the loaded agents 1..n would be caught
+    assert ids != list(range(1, len(ids) + 1))
 
 
 def test_load_state_into_a_model_with_cells_raises(make_model):

@@ -282,7 +282,7 @@ def test_manifest_schedule_lists_every_process(straight_run):
     """The manifest records the schedule that ran, observers included."""
     manifest = RunDirectory.open(straight_run).read_manifest()
     assert manifest["schedule"] == {
-        "transport": [],
+        "transport": ["transport"],
         "sensing": [],
         "decisions": ["cell_turnover"],
         "actions": ["random_migration"],

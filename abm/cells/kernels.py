@@ -6,8 +6,8 @@ identical for any thread count. They live in one module because they share the n
 Python reference in :mod:`abm.cells.reference` with the same semantics; tests compare them.
 
 Neighbourhood: the 4 von Neumann neighbours, direction codes 0 = +x, 1 = −x, 2 = +y, 3 = −y.
-A voxel is free when no cell occupies it and its mineral fraction is below
-:data:`abm.bone.geometry.MINERALIZED_FRACTION`.
+A voxel is free when no cell occupies it and it is marrow (tissue code 0 in the tissue map,
+:attr:`abm.fields.stack.FieldStack.tissue`; not mineralized bone or vessel lumen).
 """
 
 from __future__ import annotations
@@ -32,14 +32,14 @@ def neighbour(x, y, direction, nx, ny, periodic):
 
 
 @njit(cache=True)
-def _is_free(tx, ty, occupant, mineral, mineralized_fraction):
-    return tx >= 0 and occupant[tx, ty] < 0 and mineral[tx, ty] < mineralized_fraction
+def _is_free(tx, ty, occupant, tissue):
+    return tx >= 0 and occupant[tx, ty] < 0 and tissue[tx, ty] == 0
 
 
 @njit(cache=True)
 def divide_and_die(
     order, u_death, u_divide, first_direction, death_probability, division_probability,
-    alive, cell_type, x, y, age_h, cell_id, mother, occupant, mineral, mineralized_fraction,
+    alive, cell_type, x, y, age_h, cell_id, mother, occupant, tissue,
     periodic, n_slots,
 ):
     """One step of cell turnover, in place. Returns the new ``n_slots``.
@@ -66,7 +66,7 @@ def divide_and_die(
             continue
         for j in range(4):
             tx, ty = neighbour(x[s], y[s], (first_direction[s] + j) % 4, nx, ny, periodic)
-            if _is_free(tx, ty, occupant, mineral, mineralized_fraction):
+            if _is_free(tx, ty, occupant, tissue):
                 d = n_slots
                 n_slots += 1
                 alive[d] = True
@@ -84,8 +84,8 @@ def divide_and_die(
 
 @njit(cache=True)
 def random_walk(
-    order, u_hop, direction, hop_probability, alive, cell_type, x, y, occupant, mineral,
-    mineralized_fraction, periodic,
+    order, u_hop, direction, hop_probability, alive, cell_type, x, y, occupant, tissue,
+    periodic,
 ):
     """One step of lattice random walk, in place. Returns the number of cells that moved.
 
@@ -99,7 +99,7 @@ def random_walk(
         if not alive[s] or u_hop[s] >= hop_probability[cell_type[s]]:
             continue
         tx, ty = neighbour(x[s], y[s], direction[s], nx, ny, periodic)
-        if _is_free(tx, ty, occupant, mineral, mineralized_fraction):
+        if _is_free(tx, ty, occupant, tissue):
             occupant[x[s], y[s]] = -1
             occupant[tx, ty] = s
             x[s] = tx

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from abm.bone.geometry import MINERALIZED_FRACTION
 from abm.cells.table import CELL_TYPE_CODE, EMPTY, CellTable
+from abm.fields.stack import MARROW, MINERALIZED_BONE
 from abm.scenario.schema import (
     BoneSurfacePlacement,
     CellType,
@@ -28,14 +28,18 @@ class PlacementError(ValueError):
 
 
 def place_initial_cells(
-    table: CellTable, mineral: np.ndarray, scenario: Scenario, rng: np.random.Generator
+    table: CellTable, tissue: np.ndarray, scenario: Scenario, rng: np.random.Generator
 ) -> None:
-    """Append every cell type's ``initial_count`` cells to ``table``, in cell-type-code order."""
+    """Append every cell type's ``initial_count`` cells to ``table``, in cell-type-code order.
+
+    Cells go on free marrow voxels only (``tissue`` is the tissue map, see
+    :attr:`abm.fields.stack.FieldStack.tissue`).
+    """
     for name, spec in scenario.cells.items():
         if spec.initial_count == 0:
             continue
-        free = (table.occupant == EMPTY) & (mineral < MINERALIZED_FRACTION)
-        candidates = _candidates(free, mineral, spec, scenario, rng)
+        free = (table.occupant == EMPTY) & (tissue == MARROW)
+        candidates = _candidates(free, tissue, spec, scenario, rng)
         flat = np.flatnonzero(candidates)
         if len(flat) < spec.initial_count:
             raise PlacementError(
@@ -50,14 +54,14 @@ def place_initial_cells(
 
 
 def _candidates(
-    free: np.ndarray, mineral: np.ndarray, spec: CellType, scenario: Scenario,
+    free: np.ndarray, tissue: np.ndarray, spec: CellType, scenario: Scenario,
     rng: np.random.Generator,
 ) -> np.ndarray:
     placement = spec.placement
     if isinstance(placement, UniformPlacement):
         return free
     if isinstance(placement, BoneSurfacePlacement):
-        bone = mineral >= MINERALIZED_FRACTION
+        bone = tissue == MINERALIZED_BONE
         periodic = scenario.domain.boundary == "periodic"
         touching = np.zeros_like(bone)
         for axis in (0, 1):

@@ -16,13 +16,13 @@ def neighbour(x, y, direction, nx, ny, periodic):
     return tx, ty
 
 
-def _is_free(tx, ty, occupant, mineral, mineralized_fraction):
-    return tx >= 0 and occupant[tx, ty] < 0 and mineral[tx, ty] < mineralized_fraction
+def _is_free(tx, ty, occupant, tissue):
+    return tx >= 0 and occupant[tx, ty] < 0 and tissue[tx, ty] == 0
 
 
 def divide_and_die(
     order, u_death, u_divide, first_direction, death_probability, division_probability,
-    alive, cell_type, x, y, age_h, cell_id, mother, occupant, mineral, mineralized_fraction,
+    alive, cell_type, x, y, age_h, cell_id, mother, occupant, tissue,
     periodic, n_slots,
 ):
     """Reference of :func:`abm.cells.kernels.divide_and_die`."""
@@ -39,7 +39,7 @@ def divide_and_die(
             continue
         for j in range(4):
             tx, ty = neighbour(x[s], y[s], (first_direction[s] + j) % 4, nx, ny, periodic)
-            if _is_free(tx, ty, occupant, mineral, mineralized_fraction):
+            if _is_free(tx, ty, occupant, tissue):
                 d = n_slots
                 n_slots += 1
                 alive[d], cell_type[d], x[d], y[d] = True, t, tx, ty
@@ -51,8 +51,8 @@ def divide_and_die(
 
 
 def random_walk(
-    order, u_hop, direction, hop_probability, alive, cell_type, x, y, occupant, mineral,
-    mineralized_fraction, periodic,
+    order, u_hop, direction, hop_probability, alive, cell_type, x, y, occupant, tissue,
+    periodic,
 ):
     """Reference of :func:`abm.cells.kernels.random_walk`."""
     nx, ny = occupant.shape
@@ -61,7 +61,7 @@ def random_walk(
         if not alive[s] or u_hop[s] >= hop_probability[cell_type[s]]:
             continue
         tx, ty = neighbour(x[s], y[s], direction[s], nx, ny, periodic)
-        if _is_free(tx, ty, occupant, mineral, mineralized_fraction):
+        if _is_free(tx, ty, occupant, tissue):
             occupant[x[s], y[s]] = -1
             occupant[tx, ty] = s
             x[s], y[s] = tx, ty

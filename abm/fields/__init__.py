@@ -1,5 +1,1 @@
-"""Fields: the stack of per-voxel concentration layers (Mesa PropertyLayers)."""
-
-from abm.fields.stack import FieldStack
-
-__all__ = ["FieldStack"]
+"""Fields: per-voxel layers (stack), the transport solver, sources and ligand binding."""

@@ -1,4 +1,5 @@
-"""The field stack: one Mesa ``PropertyLayer`` per diffusing species plus the bone-mineral layer.
+"""The field stack: one Mesa ``PropertyLayer`` per diffusing species, the structural layers
+(bone mineral, vessel lumen) and derived layers (free RANKL), plus the tissue map.
 
 The layers' ``.data`` arrays (``float64[nx, ny]``, indexed ``[x, y]`` like Mesa grids) are the
 canonical buffers: kernels update them in place and they are never rebound.
@@ -9,28 +10,57 @@ from __future__ import annotations
 import numpy as np
 from mesa.discrete_space import PropertyLayer
 
-from abm.bone.geometry import initial_mineral_fraction
-from abm.scenario.schema import BONE_LAYER, Scenario
+from abm.bone.geometry import MINERALIZED_FRACTION, initial_mineral_fraction
+from abm.fields.binding import free_rankl
+from abm.scenario.schema import (
+    BONE_LAYER,
+    FREE_RANKL_LAYER,
+    TISSUES,
+    VESSEL_LAYER,
+    Scenario,
+)
+from abm.vessels.geometry import LUMEN_FRACTION, initial_vessel_lumen
+
+MARROW, MINERALIZED_BONE, VESSEL_LUMEN = (TISSUES.index(name) for name in TISSUES)
+"""Tissue codes of the tissue map."""
 
 
 class FieldStack:
     """All per-voxel layers of a model, by name.
 
     Concentrations are in each species' scenario ``unit``; ``bone_mineral`` is a dimensionless
-    fraction in 0–1.
+    fraction in 0–1; ``vessel_lumen`` is 1 in perfused lumen; ``rankl_free`` is free soluble
+    RANKL in pM (from the initial totals, then written by the transport process).
+
+    Attributes:
+        tissue: ``int8[nx, ny]`` tissue code of each voxel (:data:`MARROW`,
+            :data:`MINERALIZED_BONE`, :data:`VESSEL_LUMEN`); lumen takes precedence over bone.
+            Recomputed by :meth:`update_tissue` whenever bone or vessels change.
+        tissue_version: incremented each time the tissue map changes.
     """
 
-    def __init__(self, scenario: Scenario):
+    def __init__(self, scenario: Scenario, rng: np.random.Generator):
         shape = scenario.domain.shape
         self.units: dict[str, str] = {}
         self.layers: dict[str, PropertyLayer] = {}
         for name, spec in scenario.fields.items():
-            self.layers[name] = PropertyLayer(name, shape, float(spec.initial_value), np.float64)
-            self.units[name] = spec.unit
-        bone = PropertyLayer(BONE_LAYER, shape, 0.0, np.float64)
-        bone.data[...] = initial_mineral_fraction(scenario.domain)
-        self.layers[BONE_LAYER] = bone
-        self.units[BONE_LAYER] = "fraction"
+            self._add(name, shape, float(spec.initial_value), spec.unit)
+        self._add(BONE_LAYER, shape, 0.0, "fraction")
+        self[BONE_LAYER][...] = initial_mineral_fraction(scenario.domain)
+        self._add(VESSEL_LAYER, shape, 0.0, "fraction")
+        self[VESSEL_LAYER][...] = initial_vessel_lumen(scenario.domain, rng)
+        self._add(FREE_RANKL_LAYER, shape, 0.0, "pM")
+        free_rankl(
+            self["opg"], self["rankl"], scenario.binding.opg_rankl_dissociation_constant_pM,
+            self[FREE_RANKL_LAYER],
+        )
+        self.tissue = np.zeros(shape, dtype=np.int8)
+        self.tissue_version = 0
+        self.update_tissue()
+
+    def _add(self, name: str, shape: tuple[int, int], value: float, unit: str) -> None:
+        self.layers[name] = PropertyLayer(name, shape, value, np.float64)
+        self.units[name] = unit
 
     def __getitem__(self, name: str) -> np.ndarray:
         """The canonical data array of a layer."""
@@ -38,8 +68,16 @@ class FieldStack:
 
     @property
     def names(self) -> list[str]:
-        """Layer names: species in field-stack order, then ``bone_mineral``."""
+        """Layer names in field-stack order (:data:`abm.scenario.schema.LAYERS`)."""
         return list(self.layers)
+
+    def update_tissue(self) -> None:
+        """Reclassify every voxel from the bone-mineral and vessel-lumen layers."""
+        tissue = np.where(self[BONE_LAYER] >= MINERALIZED_FRACTION, MINERALIZED_BONE, MARROW)
+        tissue[self[VESSEL_LAYER] >= LUMEN_FRACTION] = VESSEL_LUMEN
+        if self.tissue_version == 0 or not np.array_equal(tissue, self.tissue):
+            self.tissue[...] = tissue
+            self.tissue_version += 1
 
     def state_arrays(self) -> dict[str, np.ndarray]:
         """Copies of every layer, keyed ``fields/<name>``."""
@@ -49,3 +87,4 @@ class FieldStack:
         """Write checkpointed layers back into the canonical buffers (in place)."""
         for name, layer in self.layers.items():
             layer.data[...] = arrays[f"fields/{name}"]
+        self.update_tissue()

@@ -6,14 +6,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from abm.scenario.schema import BONE_LAYER, CELL_TYPES
+from abm.scenario.schema import BONE_LAYER, CELL_TYPES, VESSEL_LAYER
 
 if TYPE_CHECKING:
     from abm.model import MarrowModel
 
 
 def readouts(model: MarrowModel) -> dict[str, float | int]:
-    """Whole-section readouts now: time, living cells per type, field mean/min/max, BV/TV.
+    """Whole-section readouts now: time, living cells per type, field mean/min/max, BV/TV,
+    vessel area fraction.
 
     Column names carry units: ``time_h``, ``n_<cell type>`` (cells), ``<field>_mean`` etc. in the
     field's scenario unit, ``bone_volume_fraction`` (BV/TV, 0–1).
@@ -30,6 +31,8 @@ def readouts(model: MarrowModel) -> dict[str, float | int]:
         data = model.fields[name]
         if name == BONE_LAYER:
             row["bone_volume_fraction"] = float(data.mean())
+        elif name == VESSEL_LAYER:
+            row["vessel_area_fraction"] = float(data.mean())
         else:
             row[f"{name}_mean"] = float(data.mean())
             row[f"{name}_min"] = float(data.min())

@@ -10,10 +10,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from abm.bone.geometry import MINERALIZED_FRACTION
 from abm.cells import kernels
 from abm.scenario import units
-from abm.scenario.schema import BONE_LAYER
 
 if TYPE_CHECKING:
     from abm.model import MarrowModel
@@ -43,6 +41,6 @@ class RandomMigration:
         direction = rng.integers(0, 4, size=n)
         kernels.random_walk(
             order, u_hop, direction, self.hop_probability, table["alive"], table["cell_type"],
-            table["x"], table["y"], table.occupant, model.fields[BONE_LAYER],
-            MINERALIZED_FRACTION, self.periodic,
+            table["x"], table["y"], table.occupant, model.fields.tissue,
+            self.periodic,
         )

@@ -10,10 +10,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from abm.bone.geometry import MINERALIZED_FRACTION
 from abm.cells import kernels
 from abm.scenario import units
-from abm.scenario.schema import BONE_LAYER
 
 if TYPE_CHECKING:
     from abm.model import MarrowModel
@@ -55,7 +53,7 @@ class CellTurnover:
             order, u_death, u_divide, first_direction, self.death_probability,
             self.division_probability, col("alive"), col("cell_type"), col("x"), col("y"),
             col("age_h"), col("cell_id"), mother_slot, table.occupant,
-            model.fields[BONE_LAYER], MINERALIZED_FRACTION, self.periodic, n,
+            model.fields.tissue, self.periodic, n,
         )
         daughters = np.arange(n, table.n_slots)
         mothers = mother_slot[daughters]

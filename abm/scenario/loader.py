@@ -20,6 +20,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.reader import ReaderError
+from ruamel.yaml.scalarbool import ScalarBoolean
 
 from abm.scenario.errors import Location, Problem, ScenarioError, did_you_mean
 from abm.scenario.schema import Scenario, cross_section_errors
@@ -169,7 +170,9 @@ def _plain(node: Any, path: KeyPath, where: Location, positions: Positions) -> A
     """Convert ruamel round-trip nodes to dict/list/scalars, recording key positions.
 
     ``where`` is the position of ``node`` itself; keys without a position of their own (merged
-    in from an anchor with ``<<``) take it.
+    in from an anchor with ``<<``) take it. Every alias becomes a copy of its anchor's value, so
+    no two places of the result share a mapping or list (a recursive alias recurses until
+    :class:`RecursionError`).
     """
     if isinstance(node, CommentedMap):
         out = {}
@@ -185,6 +188,8 @@ def _plain(node: Any, path: KeyPath, where: Location, positions: Positions) -> A
             positions[child] = _position(node.lc.item, index, where)
             out_list.append(_plain(value, child, positions[child], positions))
         return out_list
+    if isinstance(node, ScalarBoolean):  # an anchored true/false: an int subclass, not a bool
+        return bool(node)
     if isinstance(node, bool) or node is None:
         return node
     if isinstance(node, int):
@@ -275,9 +280,13 @@ def _apply_overrides(tree: dict, positions: Positions, overrides: typing.Sequenc
             parts.append(key)
             node = node.get(key) if isinstance(node, dict) else _item(node, key)
         try:
-            value = YAML(typ="safe", pure=True).load(value_text)
+            value = _parse_value(value_text)
         except YAMLError:
             problems.append(Problem(where, key_text, f"cannot parse value {value_text!r}"))
+            continue
+        except RecursionError:
+            message = f"value {value_text!r} nested too deeply (recursive alias?)"
+            problems.append(Problem(where, key_text, message))
             continue
         if parts[0] == EXTENDS:
             problems.append(Problem(where, EXTENDS, "can only be used inside a scenario file"))
@@ -296,6 +305,16 @@ def _apply_overrides(tree: dict, positions: Positions, overrides: typing.Sequenc
             del positions[known]
         positions[key_path] = where
     return problems
+
+
+def _parse_value(text: str) -> Any:
+    """A ``--set`` value as plain data, read like a scenario file (see :func:`_plain`).
+
+    Raises:
+        YAMLError: not valid YAML.
+        RecursionError: nested too deeply, or a recursive alias.
+    """
+    return _plain(YAML(typ="rt").load(text), (), Location("--set"), {})
 
 
 def _unreachable_override(where: Location, tree: dict, parts: list[str | int]) -> Problem:

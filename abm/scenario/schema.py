@@ -43,6 +43,18 @@ layer built from ``domain.initial_bone``."""
 BONE_LAYER = "bone_mineral"
 """Name of the per-voxel mineralized-bone fraction layer (0–1, dimensionless)."""
 
+VESSEL_LAYER = "vessel_lumen"
+"""Name of the per-voxel vessel-lumen layer (1 inside a perfused vessel, else 0)."""
+
+FREE_RANKL_LAYER = "rankl_free"
+"""Name of the derived layer of free soluble RANKL (pM): total RANKL minus the OPG-bound part."""
+
+LAYERS: tuple[str, ...] = (*FIELD_SPECIES, BONE_LAYER, VESSEL_LAYER, FREE_RANKL_LAYER)
+"""Every per-voxel layer of a model, in field-stack order."""
+
+TISSUES: tuple[str, ...] = ("marrow", "mineralized_bone", "vessel_lumen")
+"""Tissue classes of a voxel, in the order of their codes in the tissue map."""
+
 
 class Strict(BaseModel):
     """Base of every scenario section: unknown keys are errors, values are immutable."""
@@ -73,6 +85,45 @@ class BoneFromFile(Strict):
 InitialBone = Annotated[NoBone | BoneFromFile, Field(discriminator="kind")]
 
 
+class NoVessels(Strict):
+    """No vessels in the section."""
+
+    kind: Literal["none"]
+
+
+class VesselsFromFile(Strict):
+    """Vessel lumen voxels read from a ``.npy`` file (2-D, lattice shape, 1 = lumen, 0 = not).
+
+    A relative ``path`` is resolved against the directory of the scenario file that names it.
+    """
+
+    kind: Literal["file"]
+    path: str = Field(min_length=1)
+
+
+class VesselCrossSections(Strict):
+    """Vessels crossing the section plane: discs of lumen on a randomly jittered square lattice.
+
+    A 2-D section through marrow cuts sinusoids and capillaries roughly across, so each vessel
+    is a disc (the Krogh-cylinder picture of tissue oxygenation). Centres sit at
+    ``spacing_um`` on a square lattice, each displaced uniformly by up to ``jitter`` × spacing
+    / 2 along each axis (from the model's random generator); voxels whose centre lies within
+    ``radius_um`` of a centre are lumen (at least the voxel containing the centre).
+    """
+
+    kind: Literal["cross_sections"]
+    spacing_um: Positive = Field(description="Distance between neighbouring vessel centres, µm.")
+    radius_um: Positive = Field(description="Lumen radius, µm.")
+    jitter: Annotated[float, Field(ge=0.0, le=1.0)] = Field(
+        description="Random displacement of each centre, as a fraction of half the spacing."
+    )
+
+
+InitialVessels = Annotated[
+    NoVessels | VesselsFromFile | VesselCrossSections, Field(discriminator="kind")
+]
+
+
 class Domain(Strict):
     """The simulated tissue section: a 2-D lattice of square voxels."""
 
@@ -84,6 +135,7 @@ class Domain(Strict):
         description="Cell movement at the section edge: wrap around (periodic) or stop (closed)."
     )
     initial_bone: InitialBone = Field(description="Initial mineralized bone geometry.")
+    vessels: InitialVessels = Field(description="Initial perfused vessel geometry.")
 
     @field_validator("size_um")
     @classmethod
@@ -104,11 +156,22 @@ class Domain(Strict):
     def _bone_file_fits(cls, bone: NoBone | BoneFromFile, info: ValidationInfo):
         size, voxel = info.data.get("size_um"), info.data.get("voxel_um")
         if isinstance(bone, BoneFromFile) and size is not None and voxel is not None:
-            from abm.bone.geometry import read_bone_file
+            from abm.fields.files import read_fraction_file
 
             shape = (round(size[0] / voxel), round(size[1] / voxel))
-            read_bone_file(bone.path, shape)  # raises ValueError with a one-line reason
+            read_fraction_file(bone.path, shape)  # raises ValueError with a one-line reason
         return bone
+
+    @field_validator("vessels")
+    @classmethod
+    def _vessel_file_fits(cls, vessels, info: ValidationInfo):
+        size, voxel = info.data.get("size_um"), info.data.get("voxel_um")
+        if isinstance(vessels, VesselsFromFile) and size is not None and voxel is not None:
+            from abm.fields.files import read_fraction_file
+
+            shape = (round(size[0] / voxel), round(size[1] / voxel))
+            read_fraction_file(vessels.path, shape)  # raises ValueError with a one-line reason
+        return vessels
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -119,6 +182,11 @@ class Domain(Strict):
     def voxel_area_um2(self) -> float:
         """Area of one voxel, µm²."""
         return self.voxel_um**2
+
+    @property
+    def voxel_volume_um3(self) -> float:
+        """Volume of one voxel, µm³: the section is one voxel thick (about one cell per voxel)."""
+        return self.voxel_um**3
 
 
 # --------------------------------------------------------------------------- time
@@ -181,17 +249,121 @@ class Time(Strict):
 # --------------------------------------------------------------------------- fields
 
 
+class TissueMultipliers(Strict):
+    """A factor per tissue class, multiplying a species' marrow value."""
+
+    marrow: NonNegative
+    mineralized_bone: NonNegative
+    vessel_lumen: NonNegative
+
+    def values(self) -> tuple[float, float, float]:
+        """The factors in tissue-code order (:data:`TISSUES`)."""
+        return tuple(getattr(self, name) for name in TISSUES)
+
+
+class PeriodicEdge(Strict):
+    """The edge wraps to the opposite edge (which must be periodic too)."""
+
+    kind: Literal["periodic"]
+
+
+class NoFluxEdge(Strict):
+    """Nothing crosses the edge."""
+
+    kind: Literal["no_flux"]
+
+
+class FixedEdge(Strict):
+    """The concentration just outside the edge is held at ``value`` (in the species' unit)."""
+
+    kind: Literal["fixed"]
+    value: NonNegative
+
+
+Edge = Annotated[PeriodicEdge | NoFluxEdge | FixedEdge, Field(discriminator="kind")]
+
+
+class Boundary(Strict):
+    """Boundary condition of each edge of the lattice (x: first axis, y: second)."""
+
+    x_min: Edge
+    x_max: Edge
+    y_min: Edge
+    y_max: Edge
+
+    @field_validator("x_max", "y_max")
+    @classmethod
+    def _periodic_pairs(cls, edge, info: ValidationInfo):
+        axis = info.field_name[0]
+        low = info.data.get(f"{axis}_min")
+        if low is not None and (low.kind == "periodic") != (edge.kind == "periodic"):
+            raise ValueError(f"{axis}_min and {axis}_max must both be periodic or neither")
+        return edge
+
+
+class Solver(Strict):
+    """How a species is advanced each model step."""
+
+    mode: Literal["implicit", "quasi_steady"] = Field(
+        description="implicit: backward Euler over the step (in `substeps` equal parts);"
+        " quasi_steady: the steady state of the step's sources (species that equilibrate in"
+        " seconds to minutes, e.g. oxygen)."
+    )
+    substeps: int = Field(ge=1, le=100_000, description="Backward-Euler steps per model step.")
+    relative_tolerance: Annotated[float, Field(gt=0.0, le=1e-3)] = Field(
+        description="Stop the iterative solve when ||residual||2 <= this x ||right-hand side||2."
+    )
+
+
 class FieldSpecies(Strict):
-    """One diffusing species. Concentrations are in the species' stated ``unit``."""
+    """One diffusing species. Concentrations are in the species' stated ``unit``.
+
+    Per-cell rates (``cells.<type>.secretion_per_h`` / ``consumption_per_h``) are amounts: pg
+    for pg/mL species, amol for pM species and for oxygen (mmHg, converted with
+    ``solubility_uM_per_mmHg``), and a.u.·mL for a.u. species. Each is spread over the cell's
+    voxel volume.
+    """
 
     unit: Literal["mmHg", "pg/mL", "pM", "a.u."] = Field(
         description="Unit of every concentration of this species (oxygen as partial pressure)."
     )
     initial_value: NonNegative = Field(description="Uniform initial value, in `unit`.")
     diffusion_um2_per_s: NonNegative = Field(description="Diffusion coefficient in marrow, µm²/s.")
+    diffusion_multiplier: TissueMultipliers = Field(
+        description="Diffusion coefficient of each tissue relative to marrow."
+    )
     half_life_h: Positive | None = Field(
         description="Half-life of free ligand in tissue, hours (null: no first-order decay)."
     )
+    boundary: Boundary = Field(description="Boundary condition of each lattice edge.")
+    solver: Solver
+    blood_value: NonNegative = Field(description="Concentration in blood, in `unit`.")
+    vessel_exchange_rate_per_s: NonNegative = Field(
+        description="Exchange with blood in vessel-lumen voxels, 1/s: a term"
+        " rate x (blood_value - c) (wall permeability x lumen surface/volume)."
+    )
+    background_consumption_per_h: NonNegative = Field(
+        description="Consumption by each marrow voxel without an agent (its non-modelled marrow"
+        " cell), amount per cell per hour (see the class note for amount units)."
+    )
+    half_saturation: NonNegative = Field(
+        description="Michaelis-Menten constant of all consumption (cells and background), in"
+        " `unit`; 0 makes consumption zero-order."
+    )
+    solubility_uM_per_mmHg: Positive | None = Field(
+        default=None,
+        description="For species in mmHg: dissolved concentration per mmHg, µM/mmHg.",
+    )
+
+    @field_validator("solubility_uM_per_mmHg")
+    @classmethod
+    def _solubility_for_mmhg(cls, value, info: ValidationInfo):
+        unit = info.data.get("unit")
+        if unit == "mmHg" and value is None:
+            raise ValueError("a species in mmHg needs solubility_uM_per_mmHg")
+        if unit is not None and unit != "mmHg" and value is not None:
+            raise ValueError(f"only species in mmHg take a solubility (this one is in {unit})")
+        return value
 
     @property
     def decay_rate_per_h(self) -> float:
@@ -255,6 +427,30 @@ class CellType(Strict):
     random_motility_um2_per_h: NonNegative = Field(
         description="Random-walk motility coefficient D, µm²/h (lattice hops to 4 neighbours)."
     )
+    secretion_per_h: dict[str, NonNegative] = Field(
+        default_factory=dict,
+        description="Secretion per cell by species, amount per hour (pg for pg/mL species, amol"
+        " for pM species and oxygen, a.u.·mL for a.u. species).",
+    )
+    consumption_per_h: dict[str, NonNegative] = Field(
+        default_factory=dict,
+        description="Maximal (Michaelis-Menten) consumption per cell by species, amount per hour.",
+    )
+    uptake_rate_per_h: dict[str, NonNegative] = Field(
+        default_factory=dict,
+        description="First-order uptake by species, 1/h, of the concentration in the cell's voxel.",
+    )
+
+    @field_validator("secretion_per_h", "consumption_per_h", "uptake_rate_per_h")
+    @classmethod
+    def _known_species(cls, rates: dict[str, float]) -> dict[str, float]:
+        for name in rates:
+            if name not in FIELD_SPECIES:
+                raise ValueError(
+                    f"unknown species {name!r}; valid: {', '.join(FIELD_SPECIES)}"
+                    + did_you_mean(name, FIELD_SPECIES)
+                )
+        return rates
 
 
 class Cells(Strict):
@@ -269,6 +465,18 @@ class Cells(Strict):
     def items(self) -> list[tuple[str, CellType]]:
         """``(name, spec)`` pairs in cell-type-code order."""
         return [(name, getattr(self, name)) for name in CELL_TYPES]
+
+
+# --------------------------------------------------------------------------- binding
+
+
+class Binding(Strict):
+    """Fast local equilibria between diffusing species."""
+
+    opg_rankl_dissociation_constant_pM: Positive = Field(
+        description="Kd of the OPG-RANKL complex, pM; the `opg` and `rankl` fields hold totals"
+        " and free RANKL follows from the binding quadratic."
+    )
 
 
 # --------------------------------------------------------------------------- systemic, drugs
@@ -299,7 +507,7 @@ class Output(Strict):
     @classmethod
     def _known_layers(cls, value: list[str] | str) -> list[str] | str:
         if isinstance(value, list):
-            known = (*FIELD_SPECIES, BONE_LAYER)
+            known = LAYERS
             for name in value:
                 if name not in known:
                     raise ValueError(
@@ -311,7 +519,7 @@ class Output(Strict):
     def snapshot_layer_names(self) -> list[str]:
         """Names of the layers written at each snapshot."""
         if self.snapshot_fields == "all":
-            return [*FIELD_SPECIES, BONE_LAYER]
+            return list(LAYERS)
         return list(self.snapshot_fields)
 
 
@@ -327,6 +535,7 @@ class Scenario(Strict):
     time: Time
     fields: Fields
     cells: Cells
+    binding: Binding
     systemic: Systemic
     interventions: list[dict[str, object]] = Field(
         description="Drug and radiation schedules (no intervention kinds exist yet: must be empty)."
@@ -361,6 +570,28 @@ def cross_section_errors(scenario: Scenario) -> list[tuple[tuple[str, ...], str]
                     f"{spec.random_motility_um2_per_h:g} µm²/h needs {p:.3g} lattice hops per"
                     f" step (at most 1) with {scenario.time.step_h:g} h steps and"
                     f" {scenario.domain.voxel_um:g} µm voxels",
+                )
+            )
+    for name, spec in scenario.fields.items():
+        if spec.solver.mode != "quasi_steady":
+            continue
+        has_loss = (
+            spec.half_life_h is not None
+            or spec.background_consumption_per_h > 0
+            or (spec.vessel_exchange_rate_per_s > 0 and scenario.domain.vessels.kind != "none")
+            or any(e.kind == "fixed" for e in (spec.boundary.x_min, spec.boundary.x_max,
+                                                spec.boundary.y_min, spec.boundary.y_max))
+            or any(
+                cell.consumption_per_h.get(name, 0) > 0 or cell.uptake_rate_per_h.get(name, 0) > 0
+                for _, cell in scenario.cells.items()
+            )
+        )
+        if not has_loss:
+            errors.append(
+                (
+                    ("fields", name, "solver", "mode"),
+                    "quasi_steady needs a loss (half-life, consumption, uptake, vessel exchange"
+                    " or a fixed edge); otherwise the steady state is undetermined",
                 )
             )
     return errors

@@ -37,3 +37,23 @@ def hop_probability(motility_um2_per_h: float, step_h: float, voxel_um: float) -
     mean squared displacement 4·D·t with D = p·Δx²/(4·Δt), so p = 4·D·Δt/Δx².
     """
     return 4.0 * motility_um2_per_h * step_h / voxel_um**2
+
+
+def cell_amount_to_concentration(
+    unit: str, voxel_volume_um3: float, solubility_uM_per_mmHg: float | None = None
+) -> float:
+    """Concentration (in ``unit``) that one amount unit raises in one voxel.
+
+    Amount units by species unit: pg (pg/mL), amol (pM), amol of O2 (mmHg; dissolved
+    concentration converted to partial pressure with the solubility), a.u.·mL (a.u.).
+    """
+    litres = voxel_volume_um3 * 1e-15
+    if unit in ("pg/mL", "a.u."):
+        return 1.0 / (litres * 1e3)  # amount per mL
+    if unit == "pM":
+        return 1e-18 / litres * 1e12  # amol -> mol, M -> pM
+    if unit == "mmHg":
+        if solubility_uM_per_mmHg is None:
+            raise ValueError("oxygen in mmHg needs a solubility")
+        return 1e-18 / litres * 1e6 / solubility_uM_per_mmHg  # amol -> µM -> mmHg
+    raise ValueError(f"unknown unit {unit!r}")

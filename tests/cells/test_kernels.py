@@ -15,6 +15,11 @@ from abm.scenario import units
 N_TYPES = 5
 MINERAL = MINERALIZED_FRACTION
 
+
+def tissue_map(mineral):
+    """The tissue map the kernels read: mineralized bone (code 1) at or above the threshold."""
+    return (mineral >= MINERAL).astype(np.int8)
+
 # ----------------------------------------------------------------------------- helpers
 
 
@@ -67,15 +72,15 @@ def copy_state(state):
 def call_divide(fn, s, order, u_death, u_divide, first_direction, p_death, p_div, periodic):
     return fn(
         order, u_death, u_divide, first_direction, p_death, p_div, s["alive"], s["cell_type"],
-        s["x"], s["y"], s["age_h"], s["cell_id"], s["mother"], s["occupant"], s["mineral"],
-        MINERAL, periodic, s["n"],
+        s["x"], s["y"], s["age_h"], s["cell_id"], s["mother"], s["occupant"],
+        tissue_map(s["mineral"]), periodic, s["n"],
     )
 
 
 def call_walk(fn, s, order, u_hop, direction, p_hop, periodic):
     return fn(
         order, u_hop, direction, p_hop, s["alive"], s["cell_type"], s["x"], s["y"],
-        s["occupant"], s["mineral"], MINERAL, periodic,
+        s["occupant"], tissue_map(s["mineral"]), periodic,
     )
 
 
@@ -472,7 +477,7 @@ def test_mean_squared_displacement_matches_motility():
         x0, y0 = x.copy(), y.copy()
         kernels.random_walk(rng.permutation(walkers), rng.random(walkers),
                             rng.integers(0, 4, walkers), p_hop, alive, cell_type, x, y,
-                            occupant, mineral, MINERAL, True)
+                            occupant, tissue_map(mineral), True)
         ux += (x.astype(np.int64) - x0 + 1) % nx - 1
         uy += (y.astype(np.int64) - y0 + 1) % ny - 1
     r2_um2 = (ux**2 + uy**2) * voxel_um**2

@@ -11,8 +11,20 @@ from abm.bone.geometry import MINERALIZED_FRACTION
 from abm.cells.placement import PlacementError
 from abm.cells.table import CELL_TYPE_CODE, EMPTY
 from abm.model import MarrowModel
+from tests.conftest import deep_merge
 
 NX = NY = 30
+
+
+@pytest.fixture
+def write_scenario(write_scenario):
+    """The shared factory with vessels switched off: these tests count free marrow voxels."""
+
+    def write(changes=None, **kwargs):
+        no_vessels = {"domain": {"vessels": {"kind": "none"}}}
+        return write_scenario(deep_merge(no_vessels, changes or {}), **kwargs)
+
+    return write
 
 
 def only(cell_type, count, placement, **extra):

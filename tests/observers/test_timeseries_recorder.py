@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from abm.fields.stack import VESSEL_LUMEN
 from abm.observers.timeseries import TimeSeriesRecorder, readouts
 from abm.scenario import CELL_TYPES, FIELD_SPECIES
+from abm.scenario.schema import FREE_RANKL_LAYER, VESSEL_LAYER
 
 
 def test_readouts_of_the_initial_model(make_model):
@@ -15,7 +17,8 @@ def test_readouts_of_the_initial_model(make_model):
     expected_keys = ["step", "time_h", "time_d", *(f"n_{n}" for n in CELL_TYPES)]
     for name in FIELD_SPECIES:
         expected_keys += [f"{name}_mean", f"{name}_min", f"{name}_max"]
-    expected_keys.append("bone_volume_fraction")
+    expected_keys += ["bone_volume_fraction", "vessel_area_fraction"]
+    expected_keys += [f"{FREE_RANKL_LAYER}_{stat}" for stat in ("mean", "min", "max")]
     assert list(row) == expected_keys
     assert row["step"] == 0 and row["time_h"] == 0.0 and row["time_d"] == 0.0
     assert row["n_plasma_cell"] == 150 and row["n_stromal_cell"] == 100
@@ -23,6 +26,11 @@ def test_readouts_of_the_initial_model(make_model):
     assert row["oxygen_mean"] == row["oxygen_min"] == row["oxygen_max"] == 20.0
     assert row["opg_mean"] == 18400.0
     assert row["bone_volume_fraction"] == 0.0
+    # base.yaml's procedural vessels: a few percent of the section is lumen
+    assert row["vessel_area_fraction"] == pytest.approx(
+        np.mean(model.fields.tissue == VESSEL_LUMEN)
+    )
+    assert 0.0 < row["vessel_area_fraction"] < 0.2
 
 
 def test_readouts_follow_the_model(make_model, tmp_path, write_scenario):
@@ -35,15 +43,22 @@ def test_readouts_follow_the_model(make_model, tmp_path, write_scenario):
         name="bone.yaml",
     )
     model = make_model(path=path)
-    model.fields["vegf"][2, 2] = 160.0
     model.run_for(30)
     row = readouts(model)
     assert row["step"] == 30 and row["time_h"] == 30.0 and row["time_d"] == pytest.approx(1.25)
     counts = model.cells.count_by_type()
     assert [row[f"n_{n}"] for n in CELL_TYPES] == counts.tolist()
-    assert row["vegf_max"] == 160.0 and row["vegf_min"] == 60.0
-    assert row["vegf_mean"] == pytest.approx(60.0 + 100.0 / 900)
+    # the transport process changes the fields every step: the row reports them as they are now
+    for name in ("oxygen", "vegf"):  # secreted/consumed by cells: no longer uniform
+        assert model.fields[name].min() < model.fields[name].max(), name
+    for name in (*FIELD_SPECIES, FREE_RANKL_LAYER):
+        data = model.fields[name]
+        assert row[f"{name}_mean"] == data.mean(), name
+        assert row[f"{name}_min"] == data.min(), name
+        assert row[f"{name}_max"] == data.max(), name
     assert row["bone_volume_fraction"] == pytest.approx((90 + 0.25) / 900)
+    assert row["vessel_area_fraction"] == pytest.approx(model.fields[VESSEL_LAYER].mean())
+    assert row["vessel_area_fraction"] > 0.0
 
 
 def test_recorder_records_every_interval_and_round_trips(make_model):

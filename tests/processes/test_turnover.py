@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from abm.cells.table import CELL_TYPE_CODE
+from abm.cells.table import CELL_TYPE_CODE, EMPTY
+from abm.fields.stack import MARROW
 from abm.processes.turnover import CellTurnover
 from abm.scenario import units
 
@@ -68,6 +69,9 @@ def test_division_only_grows_until_the_lattice_is_full(write_scenario):
         },
     })
     model = MarrowModel.from_scenario(path)
+    marrow = model.fields.tissue == MARROW
+    n_marrow = int(marrow.sum())
+    assert 300 < n_marrow < 400  # 20 x 20 voxels, some of them vessel lumen (base.yaml)
     counts = [10]
     for _ in range(60):
         model.step()
@@ -75,10 +79,11 @@ def test_division_only_grows_until_the_lattice_is_full(write_scenario):
     assert all(b >= a for a, b in zip(counts, counts[1:], strict=False))  # nobody dies
     assert all(b <= 2 * a for a, b in zip(counts, counts[1:], strict=False))  # one daughter each
     assert counts[1] > 10
-    assert counts[-1] == 400  # 20 x 20 voxels, all full
-    assert model.cells.n_slots == 400  # no deaths, no dead rows
+    assert counts[-1] == n_marrow  # every marrow voxel full
+    np.testing.assert_array_equal(model.cells.occupant != EMPTY, marrow)  # and nothing else
+    assert model.cells.n_slots == n_marrow  # no deaths, no dead rows
     model.step()
-    assert int(model.cells.count_by_type()[0]) == 400
+    assert int(model.cells.count_by_type()[0]) == n_marrow
 
 
 def test_daughters_inherit_inherited_columns(make_model):

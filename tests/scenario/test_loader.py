@@ -32,6 +32,7 @@ SECTIONS = (
     "domain",
     "time",
     "fields",
+    "binding",
     "cells",
     "systemic",
     "interventions",
@@ -83,6 +84,16 @@ def test_resolved_yaml_round_trips(path: Path, tmp_path: Path):
     again = load_scenario(write(tmp_path / "resolved.yaml", text))
     assert again.scenario == first.scenario
     assert again.resolved_yaml() == text
+
+
+def test_resolved_yaml_is_plain_yaml_without_anchors():
+    """base.yaml shares values through anchors; the resolved YAML spells every one out."""
+    assert "*periodic" in BASE.read_text(encoding="utf-8")
+    text = load_scenario(BASE).resolved_yaml()
+    assert "&" not in text and "*" not in text and "<<" not in text
+    fields = yaml.safe_load(text)["fields"]
+    assert fields["il6"]["boundary"] == fields["oxygen"]["boundary"]
+    assert fields["il6"]["boundary"] is not fields["oxygen"]["boundary"]
 
 
 def test_resolved_yaml_round_trips_with_overrides(tmp_path: Path):
@@ -228,6 +239,43 @@ def test_all_problems_are_reported_in_reading_order(tmp_path: Path):
     assert text_lines[0] == f"{child}:2:1: seed: {found[0].message}"
 
 
+def test_aliased_mappings_merge_independently(tmp_path: Path):
+    """base.yaml aliases one mapping (``&protein_tissues``, ``&periodic``) into many species; a
+    child changing it for one species leaves the others as they were."""
+    child = child_of(
+        tmp_path,
+        "fields:\n"
+        "  il6:\n"
+        "    diffusion_multiplier: {mineralized_bone: 0.5}\n"
+        "    boundary: {x_min: {kind: no_flux}, x_max: {kind: no_flux}}\n",
+    )
+    base, got = load_scenario(BASE).scenario, load_scenario(child).scenario
+    assert got.fields.il6.diffusion_multiplier.mineralized_bone == 0.5
+    assert got.fields.il6.boundary.x_min.kind == got.fields.il6.boundary.x_max.kind == "no_flux"
+    assert got.fields.il6.boundary.y_min.kind == "periodic"
+    for name in FIELD_SPECIES:
+        if name != "il6":
+            assert getattr(got.fields, name) == getattr(base.fields, name), name
+
+
+def test_anchored_values_keep_their_type(tmp_path: Path):
+    """An anchored ``false`` is still a boolean (ruamel loads it as an int subclass)."""
+    child = child_of(
+        tmp_path,
+        "output:\n  snapshot_cell_map: &off false\n"
+        "fields:\n  vegf: {solver: &s {mode: implicit, substeps: 2, relative_tolerance: 1.0e-6}}\n"
+        "  il6: {solver: {<<: *s, substeps: 3}}\n  il1b: {solver: *s}\n",
+    )
+    s = load_scenario(child).scenario
+    assert s.output.snapshot_cell_map is False
+    assert (s.fields.vegf.solver.substeps, s.fields.il6.solver.substeps) == (2, 3)
+    assert s.fields.il1b.solver == s.fields.vegf.solver
+    assert s.fields.il6.solver.relative_tolerance == 1e-6
+    assert load_scenario(BASE, ["output.snapshot_cell_map=&f false"]).scenario.output == (
+        s.output
+    )
+
+
 def test_missing_and_directory_files(tmp_path: Path):
     (problem,) = problems(tmp_path / "nope.yaml")
     assert str(problem.location) == f"{tmp_path / 'nope.yaml'}:1:1"
@@ -276,6 +324,29 @@ def test_set_override_types_are_yaml():
     s = load_scenario(BASE, ["seed=42", "time.step_h=0.5"]).scenario
     assert type(s.seed) is int
     assert type(s.time.step_h) is float
+
+
+def test_set_override_aliases_are_copies():
+    """An alias in a ``--set`` value copies its anchor: a later override of one place does not
+    change the others."""
+    edges = "{x_min: &e {kind: periodic}, x_max: *e, y_min: *e, y_max: *e}"
+    s = load_scenario(
+        BASE,
+        [
+            f"fields.il6.boundary={edges}",
+            "fields.il6.boundary.x_min.kind=no_flux",
+            "fields.il6.boundary.x_max.kind=no_flux",
+        ],
+    ).scenario
+    boundary = s.fields.il6.boundary
+    assert (boundary.x_min.kind, boundary.x_max.kind) == ("no_flux", "no_flux")
+    assert (boundary.y_min.kind, boundary.y_max.kind) == ("periodic", "periodic")
+
+
+def test_recursive_alias_in_set_value_is_a_problem():
+    (problem,) = problems(BASE, ["systemic=&x {b: *x}"])
+    assert str(problem.location) == "--set systemic=&x {b: *x}"
+    assert "recursive alias" in problem.message
 
 
 def test_set_overrides_apply_in_order_and_keep_siblings():

@@ -1,0 +1,51 @@
+"""Per-voxel source and loss terms of the field equations, computed from the cell table.
+
+Every living cell adds its type's rates to the voxel it occupies, in one pass over the table
+(:func:`deposit_cell_rates`); the transport process converts per-cell amounts to
+concentrations with the voxel volume (:func:`abm.scenario.units.cell_amount_to_concentration`).
+The plain-numpy reference is :func:`deposit_cell_rates_reference`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def deposit_cell_rates(alive, cell_type, x, y, n_slots, rates_by_type, out):
+    """Add ``rates_by_type[type, k]`` to ``out[k, x, y]`` for every living cell, in place.
+
+    ``rates_by_type``: ``float64[n_types, n_terms]``; ``out``: ``float64[n_terms, nx, ny]``.
+    """
+    n_terms = rates_by_type.shape[1]
+    for s in range(n_slots):
+        if alive[s]:
+            t = cell_type[s]
+            for k in range(n_terms):
+                out[k, x[s], y[s]] += rates_by_type[t, k]
+
+
+def deposit_cell_rates_reference(alive, cell_type, x, y, n_slots, rates_by_type, out):
+    """:func:`deposit_cell_rates` with ``np.add.at``."""
+    living = np.flatnonzero(alive[:n_slots])
+    for k in range(rates_by_type.shape[1]):
+        np.add.at(out[k], (x[living], y[living]), rates_by_type[cell_type[living], k])
+
+
+def linearized_consumption(
+    max_rate: np.ndarray, half_saturation: float, concentration: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Newton linearization of Michaelis–Menten consumption m·c/(c + K) around ``concentration``.
+
+    Returns ``(loss, sink)`` such that m·c/(c + K) ≈ loss·c + sink near the expansion point:
+    loss = m·K/(c₀ + K)² (1/s) and sink = m·c₀²/(c₀ + K)² (unit/s). With K = 0 the consumption
+    is zero-order: loss = 0 and sink = m.
+    """
+    if half_saturation == 0.0:
+        return np.zeros_like(max_rate), max_rate.copy()
+    denominator = (concentration + half_saturation) ** 2
+    return (
+        max_rate * half_saturation / denominator,
+        max_rate * concentration**2 / denominator,
+    )

@@ -1,0 +1,1 @@
+"""Vessels: the perfused lumen geometry that supplies oxygen and exchanges with blood."""

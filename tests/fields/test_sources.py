@@ -1,0 +1,39 @@
+"""Cell rates onto the lattice: kernel against reference; Michaelis–Menten linearization."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from abm.fields.sources import (
+    deposit_cell_rates,
+    deposit_cell_rates_reference,
+    linearized_consumption,
+)
+
+
+@settings(max_examples=50, deadline=None)
+@given(seed=st.integers(0, 2**16), n=st.integers(0, 300))
+def test_deposit_matches_reference(seed, n):
+    rng = np.random.default_rng(seed)
+    shape = (12, 9)
+    alive = rng.random(n + 5) < 0.8  # rows past n_slots must be ignored
+    cell_type = rng.integers(0, 5, n + 5).astype(np.int8)
+    x = rng.integers(0, shape[0], n + 5).astype(np.int32)
+    y = rng.integers(0, shape[1], n + 5).astype(np.int32)
+    rates = rng.uniform(0, 1, (5, 3))
+    got, want = np.zeros((3, *shape)), np.zeros((3, *shape))
+    deposit_cell_rates(alive, cell_type, x, y, n, rates, got)
+    deposit_cell_rates_reference(alive, cell_type, x, y, n, rates, want)
+    np.testing.assert_allclose(got, want, rtol=1e-13)
+
+
+def test_linearized_consumption_is_exact_at_the_expansion_point_and_tangent():
+    m, k = np.array([2.0, 5.0]), 1.5
+    c0 = np.array([0.5, 20.0])
+    loss, sink = linearized_consumption(m, k, c0)
+    np.testing.assert_allclose(loss * c0 + sink, m * c0 / (c0 + k))
+    np.testing.assert_allclose(loss, m * k / (c0 + k) ** 2)  # the derivative
+    loss0, sink0 = linearized_consumption(m, 0.0, c0)
+    assert np.all(loss0 == 0) and np.all(sink0 == m)  # zero-order
