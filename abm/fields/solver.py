@@ -15,7 +15,8 @@ or, with ``theta = 0``, returns the quasi-steady field (a·c − ∇_h·(D∇_h 
 species reaches within the step. The five-point cell-centred stencil uses harmonic-mean face
 diffusivities; edges are periodic, no-flux, or held at a fixed value half a voxel outside the
 edge voxel. The system is an M-matrix: for b ≥ 0 the exact solution is non-negative, and the
-iterative one is clipped at zero (it can only undershoot by the solver tolerance).
+iterative one is clipped at zero (it can only undershoot by the solver tolerance); values below
+:data:`NEGLIGIBLE` are flushed to zero.
 """
 
 from __future__ import annotations
@@ -28,6 +29,12 @@ from abm.fields import multigrid as mg
 
 EDGES: tuple[str, ...] = ("x_min", "x_max", "y_min", "y_max")
 """Lattice edges, in the order of :class:`EdgeConditions`."""
+
+
+NEGLIGIBLE = 1e-200
+"""Concentrations below this (in any unit) are set to zero after a solve: far below anything
+measurable, and it keeps fields that decay without a source out of the subnormal range, where
+floating-point arithmetic is very slow."""
 
 
 class SingularProblemError(ValueError):
@@ -206,18 +213,18 @@ class FieldSolver:
         # Scale by a power of two (exact) so that fields decaying towards zero (1e-160 after
         # weeks of decay without a source) cannot underflow the CG inner products.
         peak = max(float(np.abs(rhs).max()), float(np.abs(c).max()))
-        scale = 2.0 ** -np.frexp(peak)[1] if peak > 0.0 else 1.0
-        rhs *= scale
-        c *= scale
+        exponent = int(np.frexp(peak)[1])
+        np.ldexp(rhs, -exponent, out=rhs)
+        np.ldexp(c, -exponent, out=c)
         iterations, relative = mg.pcg(
             self.shapes, self.offsets, self.factors, self._diag, self._wx, self._wy, self._chol,
             c, rhs, self.relative_tolerance, self.max_iterations, self.sweeps,
             self._u, self._f, self._r, self._res, self._p, self._ap,
         )
-        c /= scale
-        np.maximum(c, 0.0, out=c)
+        np.ldexp(c, exponent, out=c)
+        c[c < NEGLIGIBLE] = 0.0  # negatives (solver undershoot) and sub-physical values
         self.last = SolveReport(int(iterations), float(relative))
-        if relative > self.relative_tolerance:
+        if not relative <= self.relative_tolerance:  # also catches NaN
             raise RuntimeError(
                 f"transport solve did not converge: relative residual {relative:.3g} after "
                 f"{iterations} iterations (tolerance {self.relative_tolerance:g})"

@@ -109,3 +109,13 @@ def test_fields_decayed_to_tiny_values_do_not_break_the_solve():
                             EdgeConditions(), 1.0) * 1e-165
     solver.solve(c, 1e-4, 0.0, 1.0)
     np.testing.assert_allclose(c, want, rtol=1e-6)
+
+
+def test_subnormal_fields_are_flushed_not_poisoned():
+    """A field decayed into the subnormal range neither overflows the rescaling (NaN) nor
+    lingers there: it becomes exactly zero."""
+    solver = FieldSolver((16, 16), 10.0, 3600.0)
+    solver.set_diffusivity(np.full((16, 16), 40.0))
+    c = np.full((16, 16), 1e-320)
+    solver.solve(c, 1e-4, 0.0, 1.0)
+    assert np.all(c == 0.0)
