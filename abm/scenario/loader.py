@@ -141,7 +141,7 @@ def read_yaml(path: Path) -> tuple[Any, Positions]:
                 )
             ]
         ) from None
-    except YAMLError as exc:
+    except (YAMLError, ValueError) as exc:  # ruamel raises ValueError on scalars like "._"
         raise ScenarioError([Problem(where, "", f"invalid YAML: {exc}")]) from None
     except RecursionError:
         raise ScenarioError([Problem(where, "", "YAML nested too deeply")]) from None
@@ -281,7 +281,7 @@ def _apply_overrides(tree: dict, positions: Positions, overrides: typing.Sequenc
             node = node.get(key) if isinstance(node, dict) else _item(node, key)
         try:
             value = _parse_value(value_text)
-        except YAMLError:
+        except (YAMLError, ValueError):  # ruamel raises ValueError on scalars like "._"
             problems.append(Problem(where, key_text, f"cannot parse value {value_text!r}"))
             continue
         except RecursionError:
@@ -311,7 +311,7 @@ def _parse_value(text: str) -> Any:
     """A ``--set`` value as plain data, read like a scenario file (see :func:`_plain`).
 
     Raises:
-        YAMLError: not valid YAML.
+        YAMLError, ValueError: not valid YAML.
         RecursionError: nested too deeply, or a recursive alias.
     """
     return _plain(YAML(typ="rt").load(text), (), Location("--set"), {})

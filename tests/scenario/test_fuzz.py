@@ -244,6 +244,7 @@ EDGE_CASES = {
     "bom": "\ufeff" + B + "seed: 3\n",
     "control_character": B + "description: a\x01b\n",
     "second_document": B + "---\nseed: 2\n",
+    "dot_underscore_scalar": "._",  # ruamel's float constructor raises ValueError on it
 }
 
 
@@ -261,6 +262,7 @@ def test_yaml_edge_cases_raise_only_scenario_error(text: str, tmp_path: Path):
         'domain.initial_bone={kind: file, path: "a\\0b"}',
         "seed=\x01",
         "domain.size_um.\u0663=1",  # an Arabic-Indic digit
+        "seed=._",  # ruamel's float constructor raises ValueError on it
     ],
 )
 def test_set_edge_cases_raise_only_scenario_error(override: str):
