@@ -129,6 +129,15 @@ def coarsen(fine_off, fnx, fny, coarse_off, cnx, cny, fx, fy, alpha, wall_x, wal
                 wy[kc] += wy[kf] / fy
 
 
+@njit(cache=True, inline="always")
+def _a_times_u(d, ax, aw, ay, uc, ue, uw, j, north, south):
+    """(A·u) at position ``j`` of a row, given the row slices (see :func:`_stencil`) and the
+    positions of its y-neighbours."""
+    return (
+        d[j] * uc[j] - ax[j] * ue[j] - aw[j] * uw[j] - ay[j] * uc[north] - ay[south] * uc[south]
+    )
+
+
 @njit(cache=True)
 def _stencil(off, nx, ny, diag, wx, wy, u, f, out, residual_form):
     """``out = A·u``, or ``out = f − A·u`` when ``residual_form``, on one level.
@@ -147,22 +156,17 @@ def _stencil(off, nx, ny, diag, wx, wy, u, f, out, residual_form):
         d, ax, aw, ay = diag[row:row + ny], wx[row:row + ny], wx[west:west + ny], wy[row:row + ny]
         uc, ue, uw, o = u[row:row + ny], u[east:east + ny], u[west:west + ny], out[row:row + ny]
         fc = f[row:row + ny]
-        a0 = (
-            d[0] * uc[0] - ax[0] * ue[0] - aw[0] * uw[0] - ay[0] * uc[1 % ny]
-            - ay[last] * uc[last]
+        o[0] = sign * _a_times_u(d, ax, aw, ay, uc, ue, uw, 0, 1 % ny, last) + (
+            fc[0] if residual_form else 0.0
         )
-        o[0] = fc[0] - a0 if residual_form else a0
         for j in range(1, last):
-            o[j] = sign * (
-                d[j] * uc[j] - ax[j] * ue[j] - aw[j] * uw[j] - ay[j] * uc[j + 1]
-                - ay[j - 1] * uc[j - 1]
-            ) + (fc[j] if residual_form else 0.0)
-        if last > 0:
-            a_last = (
-                d[last] * uc[last] - ax[last] * ue[last] - aw[last] * uw[last] - ay[last] * uc[0]
-                - ay[last - 1] * uc[last - 1]
+            o[j] = sign * _a_times_u(d, ax, aw, ay, uc, ue, uw, j, j + 1, j - 1) + (
+                fc[j] if residual_form else 0.0
             )
-            o[last] = fc[last] - a_last if residual_form else a_last
+        if last > 0:
+            o[last] = sign * _a_times_u(d, ax, aw, ay, uc, ue, uw, last, 0, last - 1) + (
+                fc[last] if residual_form else 0.0
+            )
 
 
 @njit(cache=True)
@@ -178,6 +182,14 @@ def residual(off, nx, ny, diag, wx, wy, u, f, r):
 
 
 # --------------------------------------------------------------------------- smoothing
+
+
+@njit(cache=True, inline="always")
+def _relax(d, ax, aw, ay, uc, ue, uw, fc, j, north, south):
+    """Gauss–Seidel update of position ``j`` of a row from its neighbours' current values."""
+    uc[j] = (
+        fc[j] + ax[j] * ue[j] + aw[j] * uw[j] + ay[j] * uc[north] + ay[south] * uc[south]
+    ) / d[j]
 
 
 @njit(cache=True)
@@ -196,31 +208,17 @@ def _relax_row(off, nx, ny, i, colour, forward, diag, wx, wy, u, f):
     n_interior = (last - lo + 1) // 2 if last > lo else 0
     do_first = first == 0
     do_last = last > 0 and (last - first) % 2 == 0
-    if forward:
-        if do_first:
-            uc[0] = (
-                fc[0] + ax[0] * ue[0] + aw[0] * uw[0] + ay[0] * uc[1 % ny] + ay[last] * uc[last]
-            ) / d[0]
-        for m in range(n_interior):
-            j = lo + 2 * m
-            uc[j] = (
-                fc[j] + ax[j] * ue[j] + aw[j] * uw[j] + ay[j] * uc[j + 1] + ay[j - 1] * uc[j - 1]
-            ) / d[j]
-    if do_last:
-        uc[last] = (
-            fc[last] + ax[last] * ue[last] + aw[last] * uw[last] + ay[last] * uc[0]
-            + ay[last - 1] * uc[last - 1]
-        ) / d[last]
-    if not forward:
-        for m in range(n_interior - 1, -1, -1):
-            j = lo + 2 * m
-            uc[j] = (
-                fc[j] + ax[j] * ue[j] + aw[j] * uw[j] + ay[j] * uc[j + 1] + ay[j - 1] * uc[j - 1]
-            ) / d[j]
-        if do_first:
-            uc[0] = (
-                fc[0] + ax[0] * ue[0] + aw[0] * uw[0] + ay[0] * uc[1 % ny] + ay[last] * uc[last]
-            ) / d[0]
+    if forward and do_first:
+        _relax(d, ax, aw, ay, uc, ue, uw, fc, 0, 1 % ny, last)
+    if not forward and do_last:
+        _relax(d, ax, aw, ay, uc, ue, uw, fc, last, 0, last - 1)
+    for m in range(n_interior):
+        j = lo + 2 * (m if forward else n_interior - 1 - m)
+        _relax(d, ax, aw, ay, uc, ue, uw, fc, j, j + 1, j - 1)
+    if forward and do_last:
+        _relax(d, ax, aw, ay, uc, ue, uw, fc, last, 0, last - 1)
+    if not forward and do_first:
+        _relax(d, ax, aw, ay, uc, ue, uw, fc, 0, 1 % ny, last)
 
 
 @njit(cache=True)

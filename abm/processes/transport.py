@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from abm.fields import binding
-from abm.fields.solver import EDGES, EdgeConditions, FieldSolver, SolveReport
+from abm.fields.solver import EdgeConditions, FieldSolver, SolveReport
 from abm.fields.sources import deposit_cell_rates, linearized_consumption
 from abm.fields.stack import MARROW, VESSEL_LUMEN
 from abm.scenario import units
@@ -49,10 +49,9 @@ SECRETION, UPTAKE, CONSUMPTION = range(3)
 def edge_conditions(boundary: Boundary) -> EdgeConditions:
     """The solver's edge conditions from a scenario ``boundary`` section."""
 
-    def one(edge) -> str | float:
-        return edge.value if edge.kind == "fixed" else edge.kind
-
-    return EdgeConditions(*(one(getattr(boundary, edge)) for edge in EDGES))
+    return EdgeConditions(
+        *(edge.value if edge.kind == "fixed" else edge.kind for edge in boundary.edges())
+    )
 
 
 @dataclass
@@ -143,7 +142,7 @@ class Transport:
                 sp.solver.set_diffusivity(sp.diffusion_by_tissue[fields.tissue])
             self._lumen[...] = fields.tissue == VESSEL_LUMEN
             self._tissue_version = fields.tissue_version
-        agentless_marrow = (fields.tissue == MARROW) & (table.occupant < 0)
+        agentless_marrow = None  # built on first need: only consumed species use it
         for sp in self.species:
             terms = self._terms
             terms[...] = 0.0
@@ -157,6 +156,8 @@ class Transport:
                 loss += sp.exchange_per_s * self._lumen
                 source += sp.exchange_per_s * sp.blood_value * self._lumen
             if sp.background_consumption_per_s > 0.0:
+                if agentless_marrow is None:
+                    agentless_marrow = (fields.tissue == MARROW) & (table.occupant < 0)
                 consumption += sp.background_consumption_per_s * agentless_marrow
             self._advance(sp, fields[sp.name], loss, source, consumption if sp.consumes else None)
         binding.free_rankl(

@@ -56,6 +56,16 @@ TISSUES: tuple[str, ...] = ("marrow", "mineralized_bone", "vessel_lumen")
 """Tissue classes of a voxel, in the order of their codes in the tissue map."""
 
 
+def _require_known(names, known: tuple[str, ...], what: str) -> None:
+    """Raise ``ValueError`` (with a did-you-mean hint) for the first of ``names`` not in
+    ``known``."""
+    for name in names:
+        if name not in known:
+            raise ValueError(
+                f"unknown {what} {name!r}; valid: {', '.join(known)}" + did_you_mean(name, known)
+            )
+
+
 class Strict(BaseModel):
     """Base of every scenario section: unknown keys are errors, values are immutable."""
 
@@ -300,6 +310,10 @@ class Boundary(Strict):
             raise ValueError(f"{axis}_min and {axis}_max must both be periodic or neither")
         return edge
 
+    def edges(self) -> tuple[Edge, Edge, Edge, Edge]:
+        """The four edges in the order ``x_min, x_max, y_min, y_max``."""
+        return (self.x_min, self.x_max, self.y_min, self.y_max)
+
 
 class Solver(Strict):
     """How a species is advanced each model step."""
@@ -444,12 +458,7 @@ class CellType(Strict):
     @field_validator("secretion_per_h", "consumption_per_h", "uptake_rate_per_h")
     @classmethod
     def _known_species(cls, rates: dict[str, float]) -> dict[str, float]:
-        for name in rates:
-            if name not in FIELD_SPECIES:
-                raise ValueError(
-                    f"unknown species {name!r}; valid: {', '.join(FIELD_SPECIES)}"
-                    + did_you_mean(name, FIELD_SPECIES)
-                )
+        _require_known(rates, FIELD_SPECIES, "species")
         return rates
 
 
@@ -507,13 +516,7 @@ class Output(Strict):
     @classmethod
     def _known_layers(cls, value: list[str] | str) -> list[str] | str:
         if isinstance(value, list):
-            known = LAYERS
-            for name in value:
-                if name not in known:
-                    raise ValueError(
-                        f"unknown field {name!r}; valid: {', '.join(known)}"
-                        + did_you_mean(name, known)
-                    )
+            _require_known(value, LAYERS, "field")
         return value
 
     def snapshot_layer_names(self) -> list[str]:
@@ -579,8 +582,7 @@ def cross_section_errors(scenario: Scenario) -> list[tuple[tuple[str, ...], str]
             spec.half_life_h is not None
             or spec.background_consumption_per_h > 0
             or (spec.vessel_exchange_rate_per_s > 0 and scenario.domain.vessels.kind != "none")
-            or any(e.kind == "fixed" for e in (spec.boundary.x_min, spec.boundary.x_max,
-                                                spec.boundary.y_min, spec.boundary.y_max))
+            or any(edge.kind == "fixed" for edge in spec.boundary.edges())
             or any(
                 cell.consumption_per_h.get(name, 0) > 0 or cell.uptake_rate_per_h.get(name, 0) > 0
                 for _, cell in scenario.cells.items()

@@ -32,19 +32,23 @@ def test_probabilities_come_from_the_rates(make_model):
     assert model.cells.columns["mother_id"].inherited is False
 
 
-def test_death_fraction_per_step_matches_the_rate(write_scenario):
-    """5000 cells that only die at 24/day: per-step deaths ~ Binomial(n, 1 - e^-1)."""
+def plasma_cells_only(write_scenario, size_um, count, divide, die):
+    """A square section of ``size_um`` with ``count`` still plasma cells (rates per day)."""
     from abm.model import MarrowModel
 
-    path = write_scenario({
-        "domain": {"size_um": [1000, 1000]},
+    return MarrowModel.from_scenario(write_scenario({
+        "domain": {"size_um": [size_um, size_um]},
         "cells": {
-            "plasma_cell": {"initial_count": 5000, "division_rate_per_day": 0,
-                            "death_rate_per_day": 24, "random_motility_um2_per_h": 0},
+            "plasma_cell": {"initial_count": count, "division_rate_per_day": divide,
+                            "death_rate_per_day": die, "random_motility_um2_per_h": 0},
             "stromal_cell": {"initial_count": 0},
         },
-    })
-    model = MarrowModel.from_scenario(path)
+    }))
+
+
+def test_death_fraction_per_step_matches_the_rate(write_scenario):
+    """5000 cells that only die at 24/day: per-step deaths ~ Binomial(n, 1 - e^-1)."""
+    model = plasma_cells_only(write_scenario, 1000, count=5000, divide=0, die=24)
     p = 1 - math.exp(-1.0)
     alive = 5000
     for _ in range(3):
@@ -58,17 +62,7 @@ def test_death_fraction_per_step_matches_the_rate(write_scenario):
 
 
 def test_division_only_grows_until_the_lattice_is_full(write_scenario):
-    from abm.model import MarrowModel
-
-    path = write_scenario({
-        "domain": {"size_um": [200, 200]},
-        "cells": {
-            "plasma_cell": {"initial_count": 10, "division_rate_per_day": 48,
-                            "death_rate_per_day": 0, "random_motility_um2_per_h": 0},
-            "stromal_cell": {"initial_count": 0},
-        },
-    })
-    model = MarrowModel.from_scenario(path)
+    model = plasma_cells_only(write_scenario, 200, count=10, divide=48, die=0)
     marrow = model.fields.tissue == MARROW
     n_marrow = int(marrow.sum())
     assert 300 < n_marrow < 400  # 20 x 20 voxels, some of them vessel lumen (base.yaml)
