@@ -24,6 +24,8 @@ from abm.cells.table import CELL_TYPE_CODE, CellTable
 from abm.fields.stack import FieldStack
 from abm.processes.bookkeeping import Bookkeeping
 from abm.processes.migration import RandomMigration
+from abm.processes.osteoblasts import Formation, OsteoblastFates
+from abm.processes.osteoclasts import OsteoclastFates, Resorption
 from abm.processes.transport import Transport
 from abm.processes.turnover import CellTurnover
 from abm.scenario import load_scenario
@@ -78,10 +80,17 @@ class MarrowModel(mesa.Model):
         self._grid_synced_step = -1
         self.register("transport", Transport(self))
         self.register("decisions", CellTurnover(self))
+        self.register("decisions", OsteoclastFates(self))
+        self.register("decisions", OsteoblastFates(self))
         self.register("actions", RandomMigration(self))
+        self.register("actions", Resorption(self))
+        self.register("actions", Formation(self))
         self.register("bookkeeping", Bookkeeping())
         if _place_initial_cells:
             place_initial_cells(self.cells, self.fields.tissue, scenario, self.rng)
+            for process in self.processes():
+                if hasattr(process, "initialize_cells"):
+                    process.initialize_cells(self)
             self.sync_agents()
 
     @classmethod

@@ -13,10 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from abm.bone.geometry import MINERALIZED_FRACTION
 from abm.cells import kernels, reference
 from abm.model import MarrowModel
-from abm.scenario.schema import BONE_LAYER
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -35,14 +33,13 @@ def kernel_vs_reference(model: MarrowModel) -> None:
     table, rng = model.cells, np.random.default_rng(0)
     n = table.n_slots
     order, u, d = rng.permutation(n), rng.random(n), rng.integers(0, 4, n)
-    mineral = model.fields[BONE_LAYER]
+    tissue = model.fields.tissue
     hop = np.full(5, 0.4)
 
     def walk(impl):
         x, y, occ = table["x"].copy(), table["y"].copy(), table.occupant.copy()
         return lambda: impl.random_walk(
-            order, u, d, hop, table["alive"], table["cell_type"], x, y, occ, mineral,
-            MINERALIZED_FRACTION, True,
+            order, u, d, hop, table["alive"], table["cell_type"], x, y, occ, tissue, True,
         )
 
     walk(kernels)()  # compile

@@ -1,10 +1,10 @@
 """Shared fixtures for the model-core tests: tiny scenarios, models, CLI runs, file comparison.
 
 Most tests use a *tiny* scenario that extends the repository's ``scenarios/base.yaml``: a
-30 × 30 lattice (300 µm, 10 µm voxels), 4 days of 1 h steps (96 steps), a time-series row every
-6 h, snapshots and checkpoints every 24 h, 150 plasma cells that divide (2/day) and die (1/day)
-often and move, and 100 stromal cells with slower turnover. Scenario files are written as JSON
-(a subset of YAML) into ``tmp_path``.
+30 × 30 lattice (300 µm, 10 µm voxels) without bone, 4 days of 1 h steps (96 steps), a
+time-series row every 6 h, snapshots and checkpoints every 24 h, 150 plasma cells that divide
+(2/day) and die (1/day) often and move, and 100 stromal cells with slower turnover. Scenario
+files are written as JSON (a subset of YAML) into ``tmp_path``.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 BASE_YAML = REPO / "scenarios" / "base.yaml"
 
 TINY: dict[str, Any] = {
-    "domain": {"size_um": [300, 300]},
+    "domain": {"size_um": [300, 300], "initial_bone": {"kind": "none"}},
     "time": {
         "duration_d": 4,
         "record_interval_h": 6,
@@ -45,9 +45,12 @@ TINY: dict[str, Any] = {
             "death_rate_per_day": 0.5,
             "random_motility_um2_per_h": 5,
         },
+        "osteoblast": {"initial_count": 0},
+        "osteoclast": {"initial_count": 0},
     },
 }
-"""Changes of the tiny scenario relative to base.yaml."""
+"""Changes of the tiny scenario relative to base.yaml (no bone: tests of bone processes add
+their own)."""
 
 TINY_STEPS = 96
 """Duration of the tiny scenario in steps (4 d of 1 h)."""

@@ -10,7 +10,7 @@ from abm.cells.agents import PlasmaCell, StromalCell
 from abm.fields.stack import MARROW, VESSEL_LUMEN
 from abm.model import PHASES, MarrowModel
 from abm.scenario import BONE_LAYER, FIELD_SPECIES
-from abm.scenario.schema import FREE_RANKL_LAYER, LAYERS, VESSEL_LAYER
+from abm.scenario.schema import FREE_RANKL_LAYER, LAYERS, OSTEOID_LAYER, VESSEL_LAYER
 
 
 class Recorder:
@@ -36,7 +36,9 @@ def test_from_scenario_builds_the_tiny_model(make_model, tiny_scenario, load):
     assert model.steps == 0 and model.time_h == 0.0
     assert model.cells.shape == (30, 30)
     np.testing.assert_array_equal(model.cells.count_by_type(), [150, 100, 0, 0, 0])
-    assert model.fields.names == [*FIELD_SPECIES, BONE_LAYER, VESSEL_LAYER, FREE_RANKL_LAYER]
+    assert model.fields.names == [
+        *FIELD_SPECIES, BONE_LAYER, OSTEOID_LAYER, VESSEL_LAYER, FREE_RANKL_LAYER
+    ]
     assert model.fields.names == list(LAYERS)
     for name in FIELD_SPECIES:
         spec = getattr(scenario.fields, name)
@@ -54,13 +56,14 @@ def test_from_scenario_builds_the_tiny_model(make_model, tiny_scenario, load):
     assert model.schedule_summary() == {
         "transport": ["transport"],
         "sensing": [],
-        "decisions": ["cell_turnover"],
-        "actions": ["random_migration"],
+        "decisions": ["cell_turnover", "osteoclast_fates", "osteoblast_fates"],
+        "actions": ["random_migration", "resorption", "formation"],
         "bookkeeping": ["bookkeeping"],
         "observers": [],
     }
     assert [p.name for p in model.processes()] == [
-        "transport", "cell_turnover", "random_migration", "bookkeeping"
+        "transport", "cell_turnover", "osteoclast_fates", "osteoblast_fates",
+        "random_migration", "resorption", "formation", "bookkeeping",
     ]
     assert "mother_id" in model.cells.columns
 
@@ -117,12 +120,15 @@ def test_phases_run_in_order(make_model):
     assert log == one_step * 3
     summary = model.schedule_summary()
     assert list(summary) == list(PHASES)
-    assert summary["decisions"] == ["cell_turnover", "rec_decisions"]
+    assert summary["decisions"] == [
+        "cell_turnover", "osteoclast_fates", "osteoblast_fates", "rec_decisions"
+    ]
     assert summary["sensing"] == ["rec_sensing", "rec_sensing_2"]
     assert summary["transport"] == ["transport", "rec_transport"]
     assert [p.name for p in model.processes()] == [
         "transport", "rec_transport", "rec_sensing", "rec_sensing_2", "cell_turnover",
-        "rec_decisions", "random_migration", "rec_actions", "bookkeeping", "rec_bookkeeping",
+        "osteoclast_fates", "osteoblast_fates", "rec_decisions", "random_migration",
+        "resorption", "formation", "rec_actions", "bookkeeping", "rec_bookkeeping",
         "rec_observers",
     ]
 

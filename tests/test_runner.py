@@ -284,8 +284,8 @@ def test_manifest_schedule_lists_every_process(straight_run):
     assert manifest["schedule"] == {
         "transport": ["transport"],
         "sensing": [],
-        "decisions": ["cell_turnover"],
-        "actions": ["random_migration"],
+        "decisions": ["cell_turnover", "osteoclast_fates", "osteoblast_fates"],
+        "actions": ["random_migration", "resorption", "formation"],
         "bookkeeping": ["bookkeeping"],
         "observers": ["timeseries", "snapshots", "checkpoints"],
     }

@@ -1,4 +1,6 @@
-"""Lattice kernels for cell turnover (division, death) and random-walk migration.
+"""Lattice kernels for cell turnover (division, death), random-walk migration and the bone-cell
+lineages (osteoclast activation and resorption, osteoblast commitment, activation, formation,
+osteoid mineralization).
 
 Both walk the cells serially in a random order drawn from ``model.rng`` by the caller, so a run is
 identical for any thread count. They live in one module because they share the neighbour helper
@@ -14,6 +16,14 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+
+from abm.cells.table import ACTIVE, LINING, PRECURSOR
+
+BONE, LUMEN = 1, 2
+"""Tissue codes of mineralized bone and vessel lumen (:mod:`abm.fields.stack`)."""
+
+FULL_TOLERANCE = 1e-9
+"""A voxel whose matrix fraction is within this of 1 is full."""
 
 DX = np.array([1, -1, 0, 0], dtype=np.int64)
 DY = np.array([0, 0, 1, -1], dtype=np.int64)
@@ -34,6 +44,22 @@ def neighbour(x, y, direction, nx, ny, periodic):
 @njit(cache=True)
 def _is_free(tx, ty, occupant, tissue):
     return tx >= 0 and occupant[tx, ty] < 0 and tissue[tx, ty] == 0
+
+
+@njit(cache=True)
+def _append_daughter(
+    d, daughter_type, tx, ty, s, alive, cell_type, x, y, age_h, cell_id, mother, occupant
+):
+    """Write a newborn cell of ``daughter_type`` at row ``d`` and voxel ``(tx, ty)``, born of
+    slot ``s`` (age 0, no agent yet)."""
+    alive[d] = True
+    cell_type[d] = daughter_type
+    x[d] = tx
+    y[d] = ty
+    age_h[d] = 0.0
+    cell_id[d] = -1
+    mother[d] = s
+    occupant[tx, ty] = d
 
 
 @njit(cache=True)
@@ -67,16 +93,11 @@ def divide_and_die(
         for j in range(4):
             tx, ty = neighbour(x[s], y[s], (first_direction[s] + j) % 4, nx, ny, periodic)
             if _is_free(tx, ty, occupant, tissue):
-                d = n_slots
+                _append_daughter(
+                    n_slots, t, tx, ty, s, alive, cell_type, x, y, age_h, cell_id, mother,
+                    occupant,
+                )
                 n_slots += 1
-                alive[d] = True
-                cell_type[d] = t
-                x[d] = tx
-                y[d] = ty
-                age_h[d] = 0.0
-                cell_id[d] = -1
-                mother[d] = s
-                occupant[tx, ty] = d
                 age_h[s] = 0.0
                 break
     return n_slots
@@ -106,3 +127,301 @@ def random_walk(
             y[s] = ty
             moved += 1
     return moved
+
+
+# --------------------------------------------------------------------------- bone cell lineages
+#
+# Stage codes are those of abm.cells.table (PRECURSOR, ACTIVE, LINING); BONE and LUMEN are the
+# tissue codes of abm.fields.stack (mineralized bone, vessel lumen). Event probabilities over a
+# step are p = 1 − exp(−rate·Δt) with rates per hour.
+
+
+@njit(cache=True)
+def touches_bone(x, y, tissue, periodic):
+    """Whether a 4-neighbour of ``(x, y)`` is mineralized bone."""
+    nx, ny = tissue.shape
+    for direction in range(4):
+        tx, ty = neighbour(x, y, direction, nx, ny, periodic)
+        if tx >= 0 and tissue[tx, ty] == BONE:
+            return True
+    return False
+
+
+@njit(cache=True)
+def occupancy(concentration, half_saturation, hill):
+    """Receptor occupancy c^n/(c^n + K^n) (dimensionless, 0–1)."""
+    if concentration <= 0.0:
+        return 0.0
+    ratio = (concentration / half_saturation) ** hill
+    return ratio / (1.0 + ratio)
+
+
+@njit(cache=True)
+def _probability(rate_per_h, step_h):
+    return -np.expm1(-rate_per_h * step_h)
+
+
+@njit(cache=True)
+def osteoclast_fates(
+    u, osteoclast, alive, cell_type, stage, stage_h, x, y, occupant, tissue, rankl_free, tgfb,
+    max_activation_per_h, rank_half_saturation, rank_hill, tgfb_apoptosis_per_h,
+    tgfb_half_saturation, step_h, periodic, n_slots,
+):
+    """Osteoclast decisions, in place. Returns ``(n_activated, n_died)``.
+
+    A precursor touching bone activates (fuses) with rate k_act·θ_RANK(free RANKL at its voxel);
+    an active osteoclast dies with the TGF-β-induced rate k_T·π(TGF-β) (the background apoptosis
+    of every stage is cell turnover's). ``u[s]`` is the slot's uniform draw.
+    """
+    activated = 0
+    died = 0
+    for s in range(n_slots):
+        if not alive[s] or cell_type[s] != osteoclast:
+            continue
+        if stage[s] == PRECURSOR:
+            if touches_bone(x[s], y[s], tissue, periodic):
+                rate = max_activation_per_h * occupancy(
+                    rankl_free[x[s], y[s]], rank_half_saturation, rank_hill
+                )
+                if u[s] < _probability(rate, step_h):
+                    stage[s] = ACTIVE
+                    stage_h[s] = 0.0
+                    activated += 1
+        else:
+            rate = tgfb_apoptosis_per_h * occupancy(tgfb[x[s], y[s]], tgfb_half_saturation, 1.0)
+            if u[s] < _probability(rate, step_h):
+                alive[s] = False
+                occupant[x[s], y[s]] = -1
+                died += 1
+    return activated, died
+
+
+@njit(cache=True)
+def resorb(
+    order, first_direction, osteoclast, alive, cell_type, stage, x, y, occupant, tissue,
+    mineral, osteoid, released_tgfb, resorbed_per_step, tgfb_per_mineral, periodic,
+):
+    """Active osteoclasts resorb or crawl, in place. Returns the matrix resorbed (voxels).
+
+    Each active osteoclast in ``order`` takes the first neighbour, trying directions
+    ``first_direction[s], +1, +2, +3 (mod 4)``, that holds matrix, is not lumen and has no cell,
+    and removes up to ``resorbed_per_step`` of it (mineral first, then osteoid), releasing
+    ``tgfb_per_mineral`` × the mineral removed into ``released_tgfb`` at that voxel. With no such
+    neighbour it crawls to the first free neighbour that touches bone, else to the first free one.
+    """
+    nx, ny = occupant.shape
+    total = 0.0
+    for k in range(order.shape[0]):
+        s = order[k]
+        if not alive[s] or cell_type[s] != osteoclast or stage[s] != ACTIVE:
+            continue
+        target_x = -1
+        target_y = -1
+        for j in range(4):
+            tx, ty = neighbour(x[s], y[s], (first_direction[s] + j) % 4, nx, ny, periodic)
+            if (
+                tx >= 0 and occupant[tx, ty] < 0 and tissue[tx, ty] != LUMEN
+                and mineral[tx, ty] + osteoid[tx, ty] > 0.0
+            ):
+                target_x = tx
+                target_y = ty
+                break
+        if target_x >= 0:
+            from_mineral = min(resorbed_per_step, mineral[target_x, target_y])
+            mineral[target_x, target_y] -= from_mineral
+            from_osteoid = min(resorbed_per_step - from_mineral, osteoid[target_x, target_y])
+            osteoid[target_x, target_y] -= from_osteoid
+            released_tgfb[target_x, target_y] += from_mineral * tgfb_per_mineral
+            total += from_mineral + from_osteoid
+            continue
+        _crawl(s, first_direction[s], x, y, occupant, tissue, periodic)
+    return total
+
+
+@njit(cache=True)
+def _crawl(s, first, x, y, occupant, tissue, periodic):
+    """Move cell ``s`` to its first free neighbour touching bone, else its first free one."""
+    nx, ny = occupant.shape
+    fallback_x = -1
+    fallback_y = -1
+    for j in range(4):
+        tx, ty = neighbour(x[s], y[s], (first + j) % 4, nx, ny, periodic)
+        if not _is_free(tx, ty, occupant, tissue):
+            continue
+        if touches_bone(tx, ty, tissue, periodic):
+            fallback_x = tx
+            fallback_y = ty
+            break
+        if fallback_x < 0:
+            fallback_x = tx
+            fallback_y = ty
+    if fallback_x >= 0:
+        occupant[x[s], y[s]] = -1
+        occupant[fallback_x, fallback_y] = s
+        x[s] = fallback_x
+        y[s] = fallback_y
+
+
+@njit(cache=True)
+def osteoblast_fates(
+    order, u_fate, u_activate, first_direction, stromal, osteoblast, alive, cell_type, stage,
+    stage_h, x, y, age_h, cell_id, mother, occupant, tissue, tgfb, vegf, osteogenic,
+    max_commitment_per_h, tgfb_commitment_half_saturation, precursor_death_per_h,
+    activation_per_h, tgfb_activation_half_saturation, vegf_gain, vegf_half_saturation,
+    osteogenic_gain, osteogenic_half_saturation, active_period_h, lining_fraction, step_h,
+    periodic, n_slots,
+):
+    """Osteoblast-lineage decisions, in place. Returns ``(new n_slots, precursors activated)``.
+
+    For each slot in ``order`` (cells born this step do not act):
+
+    - a stromal cell commits an osteoblast precursor with rate k_c·π(TGF-β) (asymmetric
+      division: the daughter goes to the first free neighbour from ``first_direction[s]``,
+      ``mother[daughter] = s``; no free neighbour, no commitment);
+    - a precursor dies with ``precursor_death_per_h``; otherwise, touching bone, it activates
+      with rate k_a·K/(K + TGF-β)·(1 + g_V·φ_VEGF)·(1 + g_S·φ_S);
+    - an active osteoblast whose ``stage_h`` has reached ``active_period_h`` becomes a lining
+      cell with probability ``lining_fraction``, else dies.
+    """
+    nx, ny = occupant.shape
+    activated = 0
+    for k in range(order.shape[0]):
+        s = order[k]
+        if not alive[s]:
+            continue
+        here_x = x[s]
+        here_y = y[s]
+        if cell_type[s] == stromal:
+            rate = max_commitment_per_h * occupancy(
+                tgfb[here_x, here_y], tgfb_commitment_half_saturation, 1.0
+            )
+            if u_fate[s] >= _probability(rate, step_h):
+                continue
+            for j in range(4):
+                tx, ty = neighbour(here_x, here_y, (first_direction[s] + j) % 4, nx, ny, periodic)
+                if _is_free(tx, ty, occupant, tissue):
+                    _append_daughter(
+                        n_slots, osteoblast, tx, ty, s, alive, cell_type, x, y, age_h, cell_id,
+                        mother, occupant,
+                    )
+                    stage[n_slots] = PRECURSOR
+                    stage_h[n_slots] = 0.0
+                    n_slots += 1
+                    break
+        elif cell_type[s] == osteoblast:
+            if stage[s] == PRECURSOR:
+                if u_fate[s] < _probability(precursor_death_per_h, step_h):
+                    alive[s] = False
+                    occupant[here_x, here_y] = -1
+                    continue
+                if not touches_bone(here_x, here_y, tissue, periodic):
+                    continue
+                rate = (
+                    activation_per_h
+                    * (1.0 - occupancy(tgfb[here_x, here_y], tgfb_activation_half_saturation, 1.0))
+                    * (1.0 + vegf_gain * occupancy(vegf[here_x, here_y], vegf_half_saturation, 1.0))
+                    * (
+                        1.0 + osteogenic_gain
+                        * occupancy(osteogenic[here_x, here_y], osteogenic_half_saturation, 1.0)
+                    )
+                )
+                if u_activate[s] < _probability(rate, step_h):
+                    stage[s] = ACTIVE
+                    stage_h[s] = 0.0
+                    activated += 1
+            elif stage[s] == ACTIVE and stage_h[s] >= active_period_h:
+                if u_fate[s] < lining_fraction:
+                    stage[s] = LINING
+                    stage_h[s] = 0.0
+                else:
+                    alive[s] = False
+                    occupant[here_x, here_y] = -1
+    return n_slots, activated
+
+
+@njit(cache=True)
+def form_bone(
+    order, u_move, u_direction, first_direction, osteoblast, alive, cell_type, stage, x, y,
+    occupant, tissue, mineral, osteoid, tgfb, apposition_per_step, burial_probability,
+    hop_probability, chemotaxis, tgfb_half_saturation, periodic,
+):
+    """Osteoblast-lineage actions, in place. Returns ``(osteoid laid (voxels), n_buried)``.
+
+    For each osteoblast in ``order``:
+
+    - active, with matrix in its voxel or bone next to it: lays ``apposition_per_step`` of
+      osteoid into its own voxel (up to a full voxel). When the voxel is full it is buried there
+      as an osteocyte (leaves the table) with probability ``burial_probability``, or when no
+      neighbour is free; otherwise it steps back to the first free neighbour from
+      ``first_direction[s]``;
+    - a precursor not touching bone hops with probability ``hop_probability`` to the neighbour
+      chosen with weights exp(chemotaxis·π(TGF-β there)) (a blocked hop is lost).
+    """
+    nx, ny = occupant.shape
+    formed = 0.0
+    buried = 0
+    weights = np.empty(4)
+    for k in range(order.shape[0]):
+        s = order[k]
+        if not alive[s] or cell_type[s] != osteoblast:
+            continue
+        here_x = x[s]
+        here_y = y[s]
+        if stage[s] == ACTIVE:
+            matrix = mineral[here_x, here_y] + osteoid[here_x, here_y]
+            if matrix <= 0.0 and not touches_bone(here_x, here_y, tissue, periodic):
+                continue
+            laid = min(apposition_per_step, max(0.0, 1.0 - matrix))
+            osteoid[here_x, here_y] += laid
+            formed += laid
+            if matrix + laid < 1.0 - FULL_TOLERANCE:
+                continue
+            moved = False
+            if u_move[s] >= burial_probability:
+                for j in range(4):
+                    tx, ty = neighbour(here_x, here_y, (first_direction[s] + j) % 4, nx, ny,
+                                       periodic)
+                    if _is_free(tx, ty, occupant, tissue):
+                        occupant[here_x, here_y] = -1
+                        occupant[tx, ty] = s
+                        x[s] = tx
+                        y[s] = ty
+                        moved = True
+                        break
+            if not moved:
+                alive[s] = False
+                occupant[here_x, here_y] = -1
+                buried += 1
+        elif stage[s] == PRECURSOR and u_move[s] < hop_probability:
+            if touches_bone(here_x, here_y, tissue, periodic):
+                continue
+            total = 0.0
+            for direction in range(4):
+                tx, ty = neighbour(here_x, here_y, direction, nx, ny, periodic)
+                signal = 0.0 if tx < 0 else occupancy(tgfb[tx, ty], tgfb_half_saturation, 1.0)
+                weights[direction] = np.exp(chemotaxis * signal)
+                total += weights[direction]
+            pick = u_direction[s] * total
+            direction = 0
+            while direction < 3 and pick >= weights[direction]:
+                pick -= weights[direction]
+                direction += 1
+            tx, ty = neighbour(here_x, here_y, direction, nx, ny, periodic)
+            if _is_free(tx, ty, occupant, tissue):
+                occupant[here_x, here_y] = -1
+                occupant[tx, ty] = s
+                x[s] = tx
+                y[s] = ty
+    return formed, buried
+
+
+@njit(cache=True)
+def mineralize(mineral, osteoid, fraction_per_step):
+    """Move ``fraction_per_step`` of every voxel's osteoid into its mineral, in place."""
+    nx, ny = osteoid.shape
+    for i in range(nx):
+        for j in range(ny):
+            if osteoid[i, j] > 0.0:
+                converted = osteoid[i, j] * fraction_per_step
+                osteoid[i, j] -= converted
+                mineral[i, j] += converted

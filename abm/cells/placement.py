@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from abm.cells.table import CELL_TYPE_CODE, EMPTY, CellTable
+from abm.cells.table import CELL_TYPE_CODE, EMPTY, INITIAL_STAGE, PRECURSOR, CellTable
 from abm.fields.stack import MARROW, MINERALIZED_BONE
 from abm.scenario.schema import (
     BoneSurfacePlacement,
@@ -33,7 +33,7 @@ def place_initial_cells(
     """Append every cell type's ``initial_count`` cells to ``table``, in cell-type-code order.
 
     Cells go on free marrow voxels only (``tissue`` is the tissue map, see
-    :attr:`abm.fields.stack.FieldStack.tissue`).
+    :attr:`abm.fields.stack.FieldStack.tissue`), in their :data:`~abm.cells.table.INITIAL_STAGE`.
     """
     for name, spec in scenario.cells.items():
         if spec.initial_count == 0:
@@ -50,7 +50,9 @@ def place_initial_cells(
         chosen = np.sort(rng.choice(flat, size=spec.initial_count, replace=False))
         x, y = np.unravel_index(chosen, free.shape)
         codes = np.full(len(chosen), CELL_TYPE_CODE[name], dtype=np.int8)
-        table.append(codes, x.astype(np.int32), y.astype(np.int32))
+        table.append(
+            codes, x.astype(np.int32), y.astype(np.int32), INITIAL_STAGE.get(name, PRECURSOR)
+        )
 
 
 def _candidates(

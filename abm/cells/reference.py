@@ -3,7 +3,12 @@ semantics, no numba). Tests run both on identical inputs and require identical r
 
 from __future__ import annotations
 
-from abm.cells.kernels import DX, DY
+import math
+
+import numpy as np
+
+from abm.cells.kernels import BONE, DX, DY, FULL_TOLERANCE, LUMEN
+from abm.cells.table import ACTIVE, LINING, PRECURSOR
 
 
 def neighbour(x, y, direction, nx, ny, periodic):
@@ -67,3 +72,217 @@ def random_walk(
             x[s], y[s] = tx, ty
             moved += 1
     return moved
+
+
+# --------------------------------------------------------------------------- bone cell lineages
+
+
+def touches_bone(x, y, tissue, periodic):
+    """Reference of :func:`abm.cells.kernels.touches_bone`."""
+    nx, ny = tissue.shape
+    return any(
+        tx >= 0 and tissue[tx, ty] == BONE
+        for tx, ty in (neighbour(x, y, d, nx, ny, periodic) for d in range(4))
+    )
+
+
+def occupancy(concentration, half_saturation, hill):
+    """Reference of :func:`abm.cells.kernels.occupancy`."""
+    if concentration <= 0.0:
+        return 0.0
+    return 1.0 / (1.0 + (half_saturation / concentration) ** hill)
+
+
+def probability(rate_per_h, step_h):
+    """Per-step probability of an event of rate ``rate_per_h``."""
+    return 1.0 - math.exp(-rate_per_h * step_h)
+
+
+def osteoclast_fates(
+    u, osteoclast, alive, cell_type, stage, stage_h, x, y, occupant, tissue, rankl_free, tgfb,
+    max_activation_per_h, rank_half_saturation, rank_hill, tgfb_apoptosis_per_h,
+    tgfb_half_saturation, step_h, periodic, n_slots,
+):
+    """Reference of :func:`abm.cells.kernels.osteoclast_fates`."""
+    activated = died = 0
+    for s in np.flatnonzero(alive[:n_slots] & (cell_type[:n_slots] == osteoclast)):
+        here = x[s], y[s]
+        if stage[s] == PRECURSOR:
+            theta = occupancy(rankl_free[here], rank_half_saturation, rank_hill)
+            if touches_bone(*here, tissue, periodic) and u[s] < probability(
+                max_activation_per_h * theta, step_h
+            ):
+                stage[s], stage_h[s] = ACTIVE, 0.0
+                activated += 1
+        else:
+            rate = tgfb_apoptosis_per_h * occupancy(tgfb[here], tgfb_half_saturation, 1.0)
+            if u[s] < probability(rate, step_h):
+                alive[s] = False
+                occupant[here] = -1
+                died += 1
+    return activated, died
+
+
+def _first(x, y, first, occupant, predicate, periodic):
+    """The first neighbour (directions ``first, +1, +2, +3``) satisfying ``predicate``."""
+    nx, ny = occupant.shape
+    for j in range(4):
+        tx, ty = neighbour(x, y, (first + j) % 4, nx, ny, periodic)
+        if tx >= 0 and predicate(tx, ty):
+            return tx, ty
+    return None
+
+
+def _move(s, target, x, y, occupant):
+    occupant[x[s], y[s]] = -1
+    occupant[target] = s
+    x[s], y[s] = target
+
+
+def resorb(
+    order, first_direction, osteoclast, alive, cell_type, stage, x, y, occupant, tissue,
+    mineral, osteoid, released_tgfb, resorbed_per_step, tgfb_per_mineral, periodic,
+):
+    """Reference of :func:`abm.cells.kernels.resorb`."""
+    total = 0.0
+    for s in order:
+        if not (alive[s] and cell_type[s] == osteoclast and stage[s] == ACTIVE):
+            continue
+        target = _first(
+            x[s], y[s], first_direction[s], occupant,
+            lambda i, j: occupant[i, j] < 0 and tissue[i, j] != LUMEN
+            and mineral[i, j] + osteoid[i, j] > 0.0,
+            periodic,
+        )
+        if target is not None:
+            from_mineral = min(resorbed_per_step, mineral[target])
+            mineral[target] -= from_mineral
+            from_osteoid = min(resorbed_per_step - from_mineral, osteoid[target])
+            osteoid[target] -= from_osteoid
+            released_tgfb[target] += from_mineral * tgfb_per_mineral
+            total += from_mineral + from_osteoid
+            continue
+
+        def free(i, j):
+            return _is_free(i, j, occupant, tissue)
+
+        target = _first(
+            x[s], y[s], first_direction[s], occupant,
+            lambda i, j: free(i, j) and touches_bone(i, j, tissue, periodic), periodic,
+        ) or _first(x[s], y[s], first_direction[s], occupant, free, periodic)
+        if target is not None:
+            _move(s, target, x, y, occupant)
+    return total
+
+
+def osteoblast_fates(
+    order, u_fate, u_activate, first_direction, stromal, osteoblast, alive, cell_type, stage,
+    stage_h, x, y, age_h, cell_id, mother, occupant, tissue, tgfb, vegf, osteogenic,
+    max_commitment_per_h, tgfb_commitment_half_saturation, precursor_death_per_h,
+    activation_per_h, tgfb_activation_half_saturation, vegf_gain, vegf_half_saturation,
+    osteogenic_gain, osteogenic_half_saturation, active_period_h, lining_fraction, step_h,
+    periodic, n_slots,
+):
+    """Reference of :func:`abm.cells.kernels.osteoblast_fates`."""
+    activated = 0
+    for s in order:
+        if not alive[s]:
+            continue
+        here = x[s], y[s]
+        if cell_type[s] == stromal:
+            rate = max_commitment_per_h * occupancy(
+                tgfb[here], tgfb_commitment_half_saturation, 1.0
+            )
+            target = _first(
+                *here, first_direction[s], occupant,
+                lambda i, j: _is_free(i, j, occupant, tissue), periodic,
+            )
+            if u_fate[s] < probability(rate, step_h) and target is not None:
+                d = n_slots
+                n_slots += 1
+                alive[d], cell_type[d], stage[d], stage_h[d] = True, osteoblast, PRECURSOR, 0.0
+                x[d], y[d] = target
+                age_h[d], cell_id[d], mother[d] = 0.0, -1, s
+                occupant[target] = d
+        elif cell_type[s] == osteoblast and stage[s] == PRECURSOR:
+            if u_fate[s] < probability(precursor_death_per_h, step_h):
+                alive[s] = False
+                occupant[here] = -1
+            elif touches_bone(*here, tissue, periodic):
+                rate = (
+                    activation_per_h
+                    * tgfb_activation_half_saturation
+                    / (tgfb_activation_half_saturation + tgfb[here])
+                    * (1.0 + vegf_gain * occupancy(vegf[here], vegf_half_saturation, 1.0))
+                    * (
+                        1.0 + osteogenic_gain
+                        * occupancy(osteogenic[here], osteogenic_half_saturation, 1.0)
+                    )
+                )
+                if u_activate[s] < probability(rate, step_h):
+                    stage[s], stage_h[s] = ACTIVE, 0.0
+                    activated += 1
+        elif cell_type[s] == osteoblast and stage[s] == ACTIVE and stage_h[s] >= active_period_h:
+            if u_fate[s] < lining_fraction:
+                stage[s], stage_h[s] = LINING, 0.0
+            else:
+                alive[s] = False
+                occupant[here] = -1
+    return n_slots, activated
+
+
+def form_bone(
+    order, u_move, u_direction, first_direction, osteoblast, alive, cell_type, stage, x, y,
+    occupant, tissue, mineral, osteoid, tgfb, apposition_per_step, burial_probability,
+    hop_probability, chemotaxis, tgfb_half_saturation, periodic,
+):
+    """Reference of :func:`abm.cells.kernels.form_bone`."""
+    nx, ny = occupant.shape
+    formed, buried = 0.0, 0
+    for s in order:
+        if not (alive[s] and cell_type[s] == osteoblast):
+            continue
+        here = x[s], y[s]
+        if stage[s] == ACTIVE:
+            matrix = mineral[here] + osteoid[here]
+            if matrix <= 0.0 and not touches_bone(*here, tissue, periodic):
+                continue
+            laid = min(apposition_per_step, max(0.0, 1.0 - matrix))
+            osteoid[here] += laid
+            formed += laid
+            if matrix + laid < 1.0 - FULL_TOLERANCE:
+                continue
+            target = None
+            if u_move[s] >= burial_probability:
+                target = _first(
+                    *here, first_direction[s], occupant,
+                    lambda i, j: _is_free(i, j, occupant, tissue), periodic,
+                )
+            if target is None:
+                alive[s] = False
+                occupant[here] = -1
+                buried += 1
+            else:
+                _move(s, target, x, y, occupant)
+        elif stage[s] == PRECURSOR and u_move[s] < hop_probability:
+            if touches_bone(*here, tissue, periodic):
+                continue
+            targets = [neighbour(*here, d, nx, ny, periodic) for d in range(4)]
+            weights = np.array([
+                math.exp(chemotaxis * (
+                    0.0 if t[0] < 0 else occupancy(tgfb[t], tgfb_half_saturation, 1.0)
+                ))
+                for t in targets
+            ])
+            bounds = np.cumsum(weights)
+            direction = min(int(np.searchsorted(bounds, u_direction[s] * bounds[-1], "right")), 3)
+            if _is_free(*targets[direction], occupant, tissue):
+                _move(s, targets[direction], x, y, occupant)
+    return formed, buried
+
+
+def mineralize(mineral, osteoid, fraction_per_step):
+    """Reference of :func:`abm.cells.kernels.mineralize`."""
+    converted = osteoid * fraction_per_step
+    osteoid -= converted
+    mineral += converted

@@ -19,6 +19,16 @@ CELL_TYPE_CODE: dict[str, int] = {name: code for code, name in enumerate(CELL_TY
 EMPTY = -1
 """Value of a free voxel in the occupancy map and the snapshot cell map."""
 
+PRECURSOR, ACTIVE, LINING = 0, 1, 2
+"""Lineage stages (``stage`` column). Osteoclasts: precursor → active. Osteoblasts: precursor →
+active → lining. Cell types without a lineage stay at 0."""
+
+STAGES: tuple[str, ...] = ("precursor", "active", "lining")
+"""Names of the stage codes."""
+
+INITIAL_STAGE: dict[str, int] = {"osteoblast": ACTIVE, "osteoclast": ACTIVE}
+"""Stage of the cells placed at t = 0 (bone cells then represent remodelling in progress)."""
+
 
 @dataclass(frozen=True)
 class Column:
@@ -43,10 +53,13 @@ CORE_COLUMNS: dict[str, Column] = {
     "x": Column(np.dtype(np.int32), 0, False, "voxel"),
     "y": Column(np.dtype(np.int32), 0, False, "voxel"),
     "age_h": Column(np.dtype(np.float64), 0.0, False, "h"),
+    "stage": Column(np.dtype(np.int8), PRECURSOR, False, "code"),
+    "stage_h": Column(np.dtype(np.float64), 0.0, False, "h"),
     "cell_id": Column(np.dtype(np.int64), -1, False, "-"),
 }
-"""Columns every cell has. ``cell_id`` is the Mesa ``unique_id`` of the cell's agent (−1 until
-the agent exists)."""
+"""Columns every cell has. ``stage`` is the lineage stage (:data:`STAGES`) and ``stage_h`` the
+time spent in it; ``cell_id`` is the Mesa ``unique_id`` of the cell's agent (−1 until the agent
+exists)."""
 
 
 class CellTable:
@@ -107,8 +120,11 @@ class CellTable:
 
     # ------------------------------------------------------------------ births and deaths
 
-    def append(self, cell_type: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Add cells of the given type codes at voxels ``(x, y)``; returns their slots.
+    def append(
+        self, cell_type: np.ndarray, x: np.ndarray, y: np.ndarray, stage: int = PRECURSOR
+    ) -> np.ndarray:
+        """Add cells of the given type codes at voxels ``(x, y)`` in lineage ``stage``; returns
+        their slots.
 
         The voxels must be free; other columns take their fill values.
         """
@@ -121,6 +137,7 @@ class CellTable:
         slots = np.arange(self.n_slots, self.n_slots + n)
         self._data["alive"][slots] = True
         self._data["cell_type"][slots] = cell_type
+        self._data["stage"][slots] = stage
         self._data["x"][slots] = x
         self._data["y"][slots] = y
         self.occupant[x, y] = slots

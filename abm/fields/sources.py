@@ -13,24 +13,28 @@ from numba import njit
 
 
 @njit(cache=True)
-def deposit_cell_rates(alive, cell_type, x, y, n_slots, rates_by_type, out):
-    """Add ``rates_by_type[type, k]`` to ``out[k, x, y]`` for every living cell, in place.
+def deposit_cell_rates(alive, cell_type, stage, x, y, n_slots, rates, out):
+    """Add ``rates[type, stage, k]`` to ``out[k, x, y]`` for every living cell, in place.
 
-    ``rates_by_type``: ``float64[n_types, n_terms]``; ``out``: ``float64[n_terms, nx, ny]``.
+    ``rates``: ``float64[n_types, n_stages, n_terms]`` (a cell's rates depend on its type and
+    lineage stage); ``out``: ``float64[n_terms, nx, ny]``.
     """
-    n_terms = rates_by_type.shape[1]
+    n_terms = rates.shape[2]
     for s in range(n_slots):
         if alive[s]:
             t = cell_type[s]
+            g = stage[s]
             for k in range(n_terms):
-                out[k, x[s], y[s]] += rates_by_type[t, k]
+                out[k, x[s], y[s]] += rates[t, g, k]
 
 
-def deposit_cell_rates_reference(alive, cell_type, x, y, n_slots, rates_by_type, out):
+def deposit_cell_rates_reference(alive, cell_type, stage, x, y, n_slots, rates, out):
     """:func:`deposit_cell_rates` with ``np.add.at``."""
     living = np.flatnonzero(alive[:n_slots])
-    for k in range(rates_by_type.shape[1]):
-        np.add.at(out[k], (x[living], y[living]), rates_by_type[cell_type[living], k])
+    for k in range(rates.shape[2]):
+        np.add.at(
+            out[k], (x[living], y[living]), rates[cell_type[living], stage[living], k]
+        )
 
 
 def linearized_consumption(

@@ -1,5 +1,5 @@
 """The field stack: one Mesa ``PropertyLayer`` per diffusing species, the structural layers
-(bone mineral, vessel lumen) and derived layers (free RANKL), plus the tissue map.
+(bone mineral, osteoid, vessel lumen) and derived layers (free RANKL), plus the tissue map.
 
 The layers' ``.data`` arrays (``float64[nx, ny]``, indexed ``[x, y]`` like Mesa grids) are the
 canonical buffers: kernels update them in place and they are never rebound.
@@ -15,6 +15,7 @@ from abm.fields.binding import free_rankl
 from abm.scenario.schema import (
     BONE_LAYER,
     FREE_RANKL_LAYER,
+    OSTEOID_LAYER,
     TISSUES,
     VESSEL_LAYER,
     Scenario,
@@ -28,15 +29,19 @@ MARROW, MINERALIZED_BONE, VESSEL_LUMEN = (TISSUES.index(name) for name in TISSUE
 class FieldStack:
     """All per-voxel layers of a model, by name.
 
-    Concentrations are in each species' scenario ``unit``; ``bone_mineral`` is a dimensionless
-    fraction in 0–1; ``vessel_lumen`` is 1 in perfused lumen; ``rankl_free`` is free soluble
-    RANKL in pM (from the initial totals, then written by the transport process).
+    Concentrations are in each species' scenario ``unit``; ``bone_mineral`` and ``osteoid`` are
+    dimensionless volume fractions in 0–1 (their sum, the bone matrix, at most 1);
+    ``vessel_lumen`` is 1 in perfused lumen; ``rankl_free`` is free soluble RANKL in pM (from the
+    initial totals, then written by the transport process).
 
     Attributes:
         tissue: ``int8[nx, ny]`` tissue code of each voxel (:data:`MARROW`,
-            :data:`MINERALIZED_BONE`, :data:`VESSEL_LUMEN`); lumen takes precedence over bone.
-            Recomputed by :meth:`update_tissue` whenever bone or vessels change.
+            :data:`MINERALIZED_BONE` where mineral + osteoid ≥ 0.5, :data:`VESSEL_LUMEN`); lumen
+            takes precedence over bone. Recomputed by :meth:`update_tissue`.
         tissue_version: incremented each time the tissue map changes.
+        released: per species, concentration released into each voxel by non-cell processes
+            (TGF-β from resorbed matrix) since the last transport step, which adds it as a
+            source spread over its step (exactly a pulse for one backward-Euler step).
     """
 
     def __init__(self, scenario: Scenario, rng: np.random.Generator):
@@ -46,9 +51,12 @@ class FieldStack:
         for name, spec in scenario.fields.items():
             self._add(name, shape, float(spec.initial_value), spec.unit)
         self._add(BONE_LAYER, shape, 0.0, "fraction")
-        self[BONE_LAYER][...] = initial_mineral_fraction(scenario.domain)
+        self[BONE_LAYER][...] = initial_mineral_fraction(scenario.domain, rng)
+        self._add(OSTEOID_LAYER, shape, 0.0, "fraction")
         self._add(VESSEL_LAYER, shape, 0.0, "fraction")
-        self[VESSEL_LAYER][...] = initial_vessel_lumen(scenario.domain, rng)
+        self[VESSEL_LAYER][...] = initial_vessel_lumen(
+            scenario.domain, rng, self[BONE_LAYER] >= MINERALIZED_FRACTION
+        )
         self._add(FREE_RANKL_LAYER, shape, 0.0, "pM")
         free_rankl(
             self["opg"], self["rankl"], scenario.binding.opg_rankl_dissociation_constant_pM,
@@ -57,6 +65,9 @@ class FieldStack:
         self.tissue = np.zeros(shape, dtype=np.int8)
         self.tissue_version = 0
         self.update_tissue()
+        self.released: dict[str, np.ndarray] = {
+            name: np.zeros(shape) for name, _ in scenario.fields.items()
+        }
 
     def _add(self, name: str, shape: tuple[int, int], value: float, unit: str) -> None:
         self.layers[name] = PropertyLayer(name, shape, value, np.float64)
@@ -73,18 +84,23 @@ class FieldStack:
 
     def update_tissue(self) -> None:
         """Reclassify every voxel from the bone-mineral and vessel-lumen layers."""
-        tissue = np.where(self[BONE_LAYER] >= MINERALIZED_FRACTION, MINERALIZED_BONE, MARROW)
+        matrix = self[BONE_LAYER] + self[OSTEOID_LAYER]
+        tissue = np.where(matrix >= MINERALIZED_FRACTION, MINERALIZED_BONE, MARROW)
         tissue[self[VESSEL_LAYER] >= LUMEN_FRACTION] = VESSEL_LUMEN
         if self.tissue_version == 0 or not np.array_equal(tissue, self.tissue):
             self.tissue[...] = tissue
             self.tissue_version += 1
 
     def state_arrays(self) -> dict[str, np.ndarray]:
-        """Copies of every layer, keyed ``fields/<name>``."""
-        return {f"fields/{name}": layer.data.copy() for name, layer in self.layers.items()}
+        """Copies of every layer (``fields/<name>``) and release buffer (``released/<name>``)."""
+        arrays = {f"fields/{name}": layer.data.copy() for name, layer in self.layers.items()}
+        arrays.update({f"released/{name}": data.copy() for name, data in self.released.items()})
+        return arrays
 
     def load_state(self, arrays: dict[str, np.ndarray]) -> None:
-        """Write checkpointed layers back into the canonical buffers (in place)."""
+        """Write checkpointed layers and release buffers back into the canonical buffers."""
         for name, layer in self.layers.items():
             layer.data[...] = arrays[f"fields/{name}"]
+        for name, data in self.released.items():
+            data[...] = arrays[f"released/{name}"]
         self.update_tissue()

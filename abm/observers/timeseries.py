@@ -6,18 +6,27 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from abm.scenario.schema import BONE_LAYER, CELL_TYPES, VESSEL_LAYER
+from abm.cells.table import CELL_TYPE_CODE, STAGES
+from abm.scenario.schema import BONE_LAYER, CELL_TYPES, OSTEOID_LAYER, VESSEL_LAYER
 
 if TYPE_CHECKING:
     from abm.model import MarrowModel
 
 
+LINEAGE_STAGES: dict[str, tuple[str, ...]] = {
+    "osteoclast": ("precursor", "active"),
+    "osteoblast": ("precursor", "active", "lining"),
+}
+"""Stages counted separately in the time series."""
+
+
 def readouts(model: MarrowModel) -> dict[str, float | int]:
-    """Whole-section readouts now: time, living cells per type, field mean/min/max, BV/TV,
-    vessel area fraction.
+    """Whole-section readouts now: time, living cells per type (and per lineage stage), field
+    mean/min/max, BV/TV, osteoid and vessel area fractions, and each process's own readouts
+    (cumulative resorption, formation, ...).
 
     Column names carry units: ``time_h``, ``n_<cell type>`` (cells), ``<field>_mean`` etc. in the
-    field's scenario unit, ``bone_volume_fraction`` (BV/TV, 0–1).
+    field's scenario unit, ``bone_volume_fraction`` (BV/TV: mineral + osteoid, 0–1).
     """
     row: dict[str, float | int] = {
         "step": model.steps,
@@ -27,16 +36,30 @@ def readouts(model: MarrowModel) -> dict[str, float | int]:
     counts = model.cells.count_by_type()
     for code, name in enumerate(CELL_TYPES):
         row[f"n_{name}"] = int(counts[code])
+    table = model.cells
+    alive, cell_type, stage = table["alive"], table["cell_type"], table["stage"]
+    for name, stages in LINEAGE_STAGES.items():
+        of_type = alive & (cell_type == CELL_TYPE_CODE[name])
+        for stage_name in stages:
+            row[f"n_{name}_{stage_name}"] = int(
+                np.count_nonzero(of_type & (stage == STAGES.index(stage_name)))
+            )
     for name in model.fields.names:
         data = model.fields[name]
         if name == BONE_LAYER:
-            row["bone_volume_fraction"] = float(data.mean())
+            row["bone_volume_fraction"] = float(data.mean() + model.fields[OSTEOID_LAYER].mean())
+            row["mineral_volume_fraction"] = float(data.mean())
+        elif name == OSTEOID_LAYER:
+            row["osteoid_volume_fraction"] = float(data.mean())
         elif name == VESSEL_LAYER:
             row["vessel_area_fraction"] = float(data.mean())
         else:
             row[f"{name}_mean"] = float(data.mean())
             row[f"{name}_min"] = float(data.min())
             row[f"{name}_max"] = float(data.max())
+    for process in model.processes():
+        if hasattr(process, "readouts"):
+            row.update(process.readouts())
     return row
 
 

@@ -14,7 +14,8 @@ COMPACT_WHEN_DEAD_FRACTION = 0.25
 
 
 class Bookkeeping:
-    """Advance ages by one step, create/remove agents for births/deaths, drop dead rows."""
+    """Advance ages and times in stage by one step, create/remove agents for births/deaths,
+    drop dead rows."""
 
     name = "bookkeeping"
 
@@ -23,6 +24,7 @@ class Bookkeeping:
         table = model.cells
         alive = table["alive"]
         table["age_h"][alive] += model.step_h
+        table["stage_h"][alive] += model.step_h
         model.sync_agents()
         n_dead = table.n_slots - int(np.count_nonzero(alive))
         if n_dead > COMPACT_WHEN_DEAD_FRACTION * table.n_slots:

@@ -8,7 +8,11 @@ Per species (concentration c in its unit; rates per second), on the lattice:
 - D_tissue: ``diffusion_um2_per_s`` × the voxel's tissue multiplier (marrow, mineralized bone,
   vessel lumen); λ = ln 2 / ``half_life_h``.
 - Cells (from the cell table, one numba pass): secretion s, first-order uptake u and maximal
-  consumption m of the cell's type, per-cell amounts spread over the voxel volume.
+  consumption m of the cell's type, per-cell amounts spread over the voxel volume. Osteoblasts
+  and osteoclasts secrete only in their active stage (:data:`SECRETING_STAGES`); every stage
+  consumes and takes up.
+- Amounts released by other processes since the last step (TGF-β from resorbed matrix,
+  :attr:`abm.fields.stack.FieldStack.released`) are added as a source spread over the step.
 - Marrow voxels without an agent consume ``background_consumption_per_h`` (the marrow cell that
   is not modelled as an agent); all consumption is Michaelis–Menten with ``half_saturation`` K
   (zero-order when K = 0), linearized by Newton's method until the update is below
@@ -27,6 +31,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from abm.cells.table import ACTIVE, CELL_TYPE_CODE, STAGES
 from abm.fields import binding
 from abm.fields.solver import EdgeConditions, FieldSolver, SolveReport
 from abm.fields.sources import deposit_cell_rates, linearized_consumption
@@ -43,7 +48,14 @@ CONSUMPTION_TOLERANCE = 1e-6
 MAX_NEWTON_ITERATIONS = 50
 
 SECRETION, UPTAKE, CONSUMPTION = range(3)
-"""Rows of a species' per-cell-type rate table."""
+"""Terms of a species' per-cell rate table."""
+
+SECRETING_STAGES: dict[str, tuple[int, ...]] = {
+    "osteoblast": (ACTIVE,),
+    "osteoclast": (ACTIVE,),
+}
+"""Lineage stages that secrete (Pivonka: OPG from active osteoblasts); other cell types secrete
+in every stage."""
 
 
 def edge_conditions(boundary: Boundary) -> EdgeConditions:
@@ -68,8 +80,9 @@ class SpeciesTransport:
     blood_value: float
     background_consumption_per_s: float
     half_saturation: float
-    rates_by_type: np.ndarray
-    """``float64[n_types, 3]``: secretion (unit/s), uptake (1/s), consumption (unit/s)."""
+    rates: np.ndarray
+    """``float64[n_types, n_stages, 3]``: secretion (unit/s), uptake (1/s), consumption
+    (unit/s) of a cell by type and lineage stage."""
 
     @classmethod
     def from_scenario(cls, name: str, spec: FieldSpecies, scenario: Scenario) -> SpeciesTransport:
@@ -79,11 +92,13 @@ class SpeciesTransport:
         per_amount = units.cell_amount_to_concentration(
             spec.unit, domain.voxel_volume_um3, spec.solubility_uM_per_mmHg
         )
-        rates = np.zeros((len(scenario.cells.items()), 3))
-        for code, (_, cell) in enumerate(scenario.cells.items()):
-            rates[code, SECRETION] = cell.secretion_per_h.get(name, 0.0) * per_amount
-            rates[code, UPTAKE] = cell.uptake_rate_per_h.get(name, 0.0)
-            rates[code, CONSUMPTION] = cell.consumption_per_h.get(name, 0.0) * per_amount
+        rates = np.zeros((len(scenario.cells.items()), len(STAGES), 3))
+        for cell_name, cell in scenario.cells.items():
+            code = CELL_TYPE_CODE[cell_name]
+            stages = list(SECRETING_STAGES.get(cell_name, range(len(STAGES))))
+            rates[code, stages, SECRETION] = cell.secretion_per_h.get(name, 0.0) * per_amount
+            rates[code, :, UPTAKE] = cell.uptake_rate_per_h.get(name, 0.0)
+            rates[code, :, CONSUMPTION] = cell.consumption_per_h.get(name, 0.0) * per_amount
         rates /= units.SECONDS_PER_HOUR
         return cls(
             name=name,
@@ -101,13 +116,13 @@ class SpeciesTransport:
             background_consumption_per_s=spec.background_consumption_per_h
             * per_amount / units.SECONDS_PER_HOUR,
             half_saturation=spec.half_saturation,
-            rates_by_type=rates,
+            rates=rates,
         )
 
     @property
     def consumes(self) -> bool:
         """Whether anything consumes this species (then Newton iterations are needed)."""
-        return self.background_consumption_per_s > 0.0 or bool(self.rates_by_type[:, 2].any())
+        return self.background_consumption_per_s > 0.0 or bool(self.rates[..., CONSUMPTION].any())
 
 
 class Transport:
@@ -128,6 +143,7 @@ class Transport:
             for name, spec in scenario.fields.items()
         ]
         self.opg_rankl_kd_pM = scenario.binding.opg_rankl_dissociation_constant_pM
+        self.step_s = scenario.time.step_h * units.SECONDS_PER_HOUR
         self._terms = np.zeros((3, *scenario.domain.shape))
         self._tissue_version = -1
         self._lumen = np.zeros(scenario.domain.shape, dtype=bool)
@@ -147,10 +163,13 @@ class Transport:
             terms = self._terms
             terms[...] = 0.0
             deposit_cell_rates(
-                table["alive"], table["cell_type"], table["x"], table["y"], table.n_slots,
-                sp.rates_by_type, terms,
+                table["alive"], table["cell_type"], table["stage"], table["x"], table["y"],
+                table.n_slots, sp.rates, terms,
             )
             source, loss, consumption = terms[SECRETION], terms[UPTAKE], terms[CONSUMPTION]
+            released = fields.released[sp.name]
+            source += released / self.step_s
+            released[...] = 0.0
             loss += sp.decay_per_s
             if sp.exchange_per_s > 0.0:
                 loss += sp.exchange_per_s * self._lumen

@@ -36,12 +36,17 @@ FIELD_SPECIES: tuple[str, ...] = (
     "opg",
     "rankl",
     "osteogenic_signal",
+    "tgfb",
 )
-"""Diffusing species, in the order of the field stack. Bone mineral is a separate, non-diffusing
-layer built from ``domain.initial_bone``."""
+"""Diffusing species, in the order of the field stack. Bone matrix (mineral and osteoid) is a
+separate, non-diffusing pair of layers built from ``domain.initial_bone``."""
 
 BONE_LAYER = "bone_mineral"
 """Name of the per-voxel mineralized-bone fraction layer (0–1, dimensionless)."""
+
+OSTEOID_LAYER = "osteoid"
+"""Name of the per-voxel osteoid (unmineralized new matrix) fraction layer (0–1); mineral +
+osteoid never exceeds 1."""
 
 VESSEL_LAYER = "vessel_lumen"
 """Name of the per-voxel vessel-lumen layer (1 inside a perfused vessel, else 0)."""
@@ -49,7 +54,9 @@ VESSEL_LAYER = "vessel_lumen"
 FREE_RANKL_LAYER = "rankl_free"
 """Name of the derived layer of free soluble RANKL (pM): total RANKL minus the OPG-bound part."""
 
-LAYERS: tuple[str, ...] = (*FIELD_SPECIES, BONE_LAYER, VESSEL_LAYER, FREE_RANKL_LAYER)
+LAYERS: tuple[str, ...] = (
+    *FIELD_SPECIES, BONE_LAYER, OSTEOID_LAYER, VESSEL_LAYER, FREE_RANKL_LAYER
+)
 """Every per-voxel layer of a model, in field-stack order."""
 
 TISSUES: tuple[str, ...] = ("marrow", "mineralized_bone", "vessel_lumen")
@@ -92,7 +99,23 @@ class BoneFromFile(Strict):
     path: str = Field(min_length=1)
 
 
-InitialBone = Annotated[NoBone | BoneFromFile, Field(discriminator="kind")]
+class TrabecularNetwork(Strict):
+    """A procedural, seeded network of trabecular struts (plates and rods cut by the section).
+
+    Built by :func:`abm.bone.trabeculae.trabecular_network` from the model's random generator;
+    bone voxels are fully mineralized (fraction 1), the rest is marrow.
+    """
+
+    kind: Literal["trabecular"]
+    bone_volume_fraction: Annotated[float, Field(gt=0.0, lt=0.6)] = Field(
+        description="Target BV/TV (fraction of voxels that are bone)."
+    )
+    trabecular_thickness_um: Positive = Field(description="Target mean strut thickness, µm.")
+
+
+InitialBone = Annotated[
+    NoBone | BoneFromFile | TrabecularNetwork, Field(discriminator="kind")
+]
 
 
 class NoVessels(Strict):
@@ -395,6 +418,7 @@ class Fields(Strict):
     opg: FieldSpecies
     rankl: FieldSpecies
     osteogenic_signal: FieldSpecies
+    tgfb: FieldSpecies
 
     def items(self) -> list[tuple[str, FieldSpecies]]:
         """``(name, spec)`` pairs in field-stack order."""
@@ -488,6 +512,104 @@ class Binding(Strict):
     )
 
 
+# --------------------------------------------------------------------------- bone remodelling
+
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class OsteoclastLineage(Strict):
+    """Osteoclast precursors enter from vessels, activate on bone where RANK is occupied by free
+    RANKL, resorb, and die (``cells.osteoclast.death_rate_per_day`` applies to every stage)."""
+
+    precursor_entry_per_lumen_voxel_per_day: NonNegative = Field(
+        description="Precursors (circulating monocytes) entering the marrow per vessel-lumen"
+        " voxel per day, into a free neighbouring marrow voxel."
+    )
+    precursor_motility_um2_per_h: NonNegative = Field(
+        description="Random-walk motility of precursors, µm²/h (active osteoclasts stay on bone)."
+    )
+    max_activation_rate_per_day: NonNegative = Field(
+        description="Fusion/activation rate of a precursor touching bone at full RANK occupancy,"
+        " 1/day."
+    )
+    rank_half_saturation_pM: Positive = Field(
+        description="Free RANKL at half-maximal RANK occupancy, pM."
+    )
+    rank_hill_coefficient: Positive = Field(description="Hill coefficient of RANK occupancy.")
+    resorption_rate_um_per_day: NonNegative = Field(
+        description="Advance of the resorption front under an active osteoclast, µm/day."
+    )
+    tgfb_apoptosis_rate_per_day: NonNegative = Field(
+        description="Extra apoptosis of active osteoclasts at full TGF-β occupancy, 1/day."
+    )
+    tgfb_apoptosis_half_saturation_pM: Positive = Field(
+        description="TGF-β at half-maximal induction of osteoclast apoptosis, pM."
+    )
+
+
+class OsteoblastLineage(Strict):
+    """Stromal cells commit osteoprogenitors under TGF-β; precursors seek TGF-β sources, adhere
+    to bone and activate once TGF-β falls (faster with VEGF and the osteogenic signal); active
+    osteoblasts lay osteoid, then become lining cells, die, or are buried as osteocytes."""
+
+    max_commitment_rate_per_day: NonNegative = Field(
+        description="Rate at which a stromal cell gives rise to an osteoblast precursor (into a"
+        " free neighbouring voxel) at full TGF-β occupancy, 1/day."
+    )
+    tgfb_commitment_half_saturation_pM: Positive = Field(
+        description="TGF-β at half-maximal commitment, pM (also the chemotaxis receptor scale)."
+    )
+    precursor_motility_um2_per_h: NonNegative = Field(
+        description="Random-walk motility of precursors not yet touching bone, µm²/h."
+    )
+    precursor_tgfb_chemotaxis: NonNegative = Field(
+        description="Chemotactic sensitivity (dimensionless): a hop toward a neighbour is weighted"
+        " by exp(sensitivity × its TGF-β receptor occupancy)."
+    )
+    precursor_death_rate_per_day: NonNegative = Field(
+        description="Extra death rate of precursors, 1/day."
+    )
+    activation_rate_per_day: NonNegative = Field(
+        description="Activation rate of a precursor touching bone without TGF-β, 1/day."
+    )
+    tgfb_activation_half_saturation_pM: Positive = Field(
+        description="TGF-β at which activation is halved (repression K/(K + TGF-β)), pM."
+    )
+    vegf_activation_gain: NonNegative = Field(
+        description="Activation is multiplied by 1 + gain × VEGF/(VEGF + K_VEGF)."
+    )
+    vegf_half_saturation_pg_per_mL: Positive = Field(description="K_VEGF, pg/mL.")
+    osteogenic_activation_gain: NonNegative = Field(
+        description="Activation is multiplied by 1 + gain × S/(S + K_S), S the osteogenic signal."
+    )
+    osteogenic_half_saturation: Positive = Field(description="K_S, a.u.")
+    apposition_rate_um_per_day: NonNegative = Field(
+        description="Osteoid laid down by an active osteoblast, µm/day of its voxel face."
+    )
+    active_period_d: Positive = Field(description="Duration of the active (forming) phase, days.")
+    lining_fraction: Fraction = Field(
+        description="Fraction of osteoblasts ending their active phase as lining cells (the rest"
+        " die by apoptosis)."
+    )
+    osteocyte_burial_probability: Fraction = Field(
+        description="Probability that an osteoblast whose voxel has filled with matrix stays"
+        " buried in it as an osteocyte (else it steps back onto a free voxel if there is one)."
+    )
+    mineralization_lag_d: Positive = Field(
+        description="Mean time for osteoid to mineralize (first-order), days."
+    )
+
+
+class BoneRemodelling(Strict):
+    """Rules of the osteoclast and osteoblast lineages and of the bone matrix."""
+
+    matrix_tgfb_amol_per_um3: NonNegative = Field(
+        description="Active TGF-β released into the voxel per µm³ of mineral resorbed, amol/µm³."
+    )
+    osteoclasts: OsteoclastLineage
+    osteoblasts: OsteoblastLineage
+
+
 # --------------------------------------------------------------------------- systemic, drugs
 
 
@@ -539,6 +661,7 @@ class Scenario(Strict):
     fields: Fields
     cells: Cells
     binding: Binding
+    bone: BoneRemodelling
     systemic: Systemic
     interventions: list[dict[str, object]] = Field(
         description="Drug and radiation schedules (no intervention kinds exist yet: must be empty)."

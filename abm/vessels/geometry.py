@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy import ndimage
 
 from abm.fields.files import read_fraction_file
 from abm.scenario.schema import Domain, NoVessels, VesselCrossSections, VesselsFromFile
@@ -43,8 +44,31 @@ def lumen_discs(
     return lumen
 
 
-def initial_vessel_lumen(domain: Domain, rng: np.random.Generator) -> np.ndarray:
-    """Vessel-lumen value (0–1) of every voxel at t = 0, ``float64[nx, ny]``."""
+def _out_of_bone(centres_um: np.ndarray, bone: np.ndarray, voxel_um: float) -> np.ndarray:
+    """Centres inside ``bone`` moved to the centre of the nearest marrow voxel (Euclidean
+    distance on the lattice; the search does not wrap around periodic edges)."""
+    if not bone.any() or bone.all():
+        return centres_um
+    size = np.array(bone.shape) * voxel_um
+    voxel = (np.mod(centres_um, size) // voxel_um).astype(np.int64)
+    nearest = ndimage.distance_transform_edt(bone, return_distances=False, return_indices=True)
+    inside = bone[voxel[:, 0], voxel[:, 1]]
+    moved = centres_um.copy()
+    for axis in (0, 1):
+        moved[inside, axis] = (nearest[axis][voxel[inside, 0], voxel[inside, 1]] + 0.5) * voxel_um
+    return moved
+
+
+def initial_vessel_lumen(
+    domain: Domain, rng: np.random.Generator, bone: np.ndarray
+) -> np.ndarray:
+    """Vessel-lumen value (0–1) of every voxel at t = 0, ``float64[nx, ny]``.
+
+    Vessels run through marrow: a procedural cross-section whose centre falls in bone
+    (``bone``: boolean map) moves to the nearest marrow voxel (so vessels line the endosteum, as
+    the arterioles of Spencer 2014 do, and vessel density per marrow area is kept), and lumen
+    discs stop at bone.
+    """
     vessels = domain.vessels
     if isinstance(vessels, NoVessels):
         return np.zeros(domain.shape)
@@ -54,5 +78,8 @@ def initial_vessel_lumen(domain: Domain, rng: np.random.Generator) -> np.ndarray
         centres = cross_section_centres(
             domain.size_um, vessels.spacing_um, vessels.jitter, rng
         )
-        return lumen_discs(domain.shape, domain.voxel_um, centres, vessels.radius_um)
+        centres = _out_of_bone(centres, bone, domain.voxel_um)
+        lumen = lumen_discs(domain.shape, domain.voxel_um, centres, vessels.radius_um)
+        lumen[bone] = 0.0
+        return lumen
     raise TypeError(f"unhandled vessel kind {vessels!r}")

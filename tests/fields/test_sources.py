@@ -22,10 +22,11 @@ def test_deposit_matches_reference(seed, n):
     cell_type = rng.integers(0, 5, n + 5).astype(np.int8)
     x = rng.integers(0, shape[0], n + 5).astype(np.int32)
     y = rng.integers(0, shape[1], n + 5).astype(np.int32)
-    rates = rng.uniform(0, 1, (5, 3))
+    stage = rng.integers(0, 3, n + 5).astype(np.int8)
+    rates = rng.uniform(0, 1, (5, 3, 3))
     got, want = np.zeros((3, *shape)), np.zeros((3, *shape))
-    deposit_cell_rates(alive, cell_type, x, y, n, rates, got)
-    deposit_cell_rates_reference(alive, cell_type, x, y, n, rates, want)
+    deposit_cell_rates(alive, cell_type, stage, x, y, n, rates, got)
+    deposit_cell_rates_reference(alive, cell_type, stage, x, y, n, rates, want)
     np.testing.assert_allclose(got, want, rtol=1e-13)
 
 

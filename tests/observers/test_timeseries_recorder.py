@@ -15,10 +15,20 @@ def test_readouts_of_the_initial_model(make_model):
     model = make_model()
     row = readouts(model)
     expected_keys = ["step", "time_h", "time_d", *(f"n_{n}" for n in CELL_TYPES)]
+    expected_keys += [f"n_osteoclast_{stage}" for stage in ("precursor", "active")]
+    expected_keys += [f"n_osteoblast_{stage}" for stage in ("precursor", "active", "lining")]
     for name in FIELD_SPECIES:
         expected_keys += [f"{name}_mean", f"{name}_min", f"{name}_max"]
-    expected_keys += ["bone_volume_fraction", "vessel_area_fraction"]
+    expected_keys += [
+        "bone_volume_fraction", "mineral_volume_fraction", "osteoid_volume_fraction",
+        "vessel_area_fraction",
+    ]
     expected_keys += [f"{FREE_RANKL_LAYER}_{stat}" for stat in ("mean", "min", "max")]
+    expected_keys += [
+        "osteoclasts_entered_total", "osteoclasts_activated_total",
+        "osteoblasts_committed_total", "osteoblasts_activated_total",
+        "bone_resorbed_total_voxels", "bone_formed_total_voxels", "osteocytes_total",
+    ]
     assert list(row) == expected_keys
     assert row["step"] == 0 and row["time_h"] == 0.0 and row["time_d"] == 0.0
     assert row["n_plasma_cell"] == 150 and row["n_stromal_cell"] == 100

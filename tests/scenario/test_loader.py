@@ -33,6 +33,7 @@ SECTIONS = (
     "time",
     "fields",
     "binding",
+    "bone",
     "cells",
     "systemic",
     "interventions",

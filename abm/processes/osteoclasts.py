@@ -1,0 +1,175 @@
+"""The osteoclast lineage: precursors enter from vessels, fuse and activate on bone where RANK is
+occupied by free RANKL, resorb bone (releasing TGF-β from the matrix) and die.
+
+Two processes (``bone.osteoclasts`` in the scenario; rules in :mod:`abm.cells.kernels`):
+
+- :class:`OsteoclastFates` (decisions): precursor entry from vessel-lumen voxels, activation of
+  precursors touching bone with rate k_act·θ, θ = R^n/(R^n + K^n) the RANK occupancy by free
+  RANKL R (Pivonka 2008 π_act,OCp), TGF-β-induced apoptosis of active osteoclasts;
+- :class:`Resorption` (actions): each active osteoclast removes matrix from a neighbouring bone
+  voxel at ``resorption_rate_um_per_day`` (the front advancing across a voxel face), or crawls
+  along the surface; precursors random-walk.
+
+The background apoptosis of every stage is ``cells.osteoclast.death_rate_per_day`` (cell turnover).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from abm.cells import kernels
+from abm.cells.table import CELL_TYPE_CODE, PRECURSOR
+from abm.fields.stack import MARROW, VESSEL_LUMEN
+from abm.scenario import units
+from abm.scenario.schema import BONE_LAYER, FREE_RANKL_LAYER, OSTEOID_LAYER
+
+if TYPE_CHECKING:
+    from abm.model import MarrowModel
+
+OSTEOCLAST = CELL_TYPE_CODE["osteoclast"]
+
+
+class OsteoclastFates:
+    """Osteoclast decisions: precursor entry from vessels, activation, TGF-β apoptosis.
+
+    Attributes:
+        activated_total, died_total, entered_total: cumulative event counts.
+    """
+
+    name = "osteoclast_fates"
+
+    def __init__(self, model: MarrowModel):
+        rules = model.config.bone.osteoclasts
+        self.entry_probability = units.event_probability(
+            units.per_day_to_per_h(rules.precursor_entry_per_lumen_voxel_per_day), model.step_h
+        )
+        self.max_activation_per_h = units.per_day_to_per_h(rules.max_activation_rate_per_day)
+        self.rank_half_saturation = rules.rank_half_saturation_pM
+        self.rank_hill = rules.rank_hill_coefficient
+        self.tgfb_apoptosis_per_h = units.per_day_to_per_h(rules.tgfb_apoptosis_rate_per_day)
+        self.tgfb_half_saturation = rules.tgfb_apoptosis_half_saturation_pM
+        self.periodic = model.config.domain.boundary == "periodic"
+        self._tissue_version = -1
+        self._lumen = np.zeros((0, 2), dtype=np.int64)
+        self.activated_total = 0
+        self.died_total = 0
+        self.entered_total = 0
+
+    def step(self, model: MarrowModel) -> None:
+        """Let precursors enter, then activate precursors and kill active osteoclasts."""
+        self._enter(model)
+        table, fields = model.cells, model.fields
+        n = table.n_slots
+        activated, died = kernels.osteoclast_fates(
+            model.rng.random(n), OSTEOCLAST, table["alive"], table["cell_type"], table["stage"],
+            table["stage_h"], table["x"], table["y"], table.occupant, fields.tissue,
+            fields[FREE_RANKL_LAYER], fields["tgfb"], self.max_activation_per_h,
+            self.rank_half_saturation, self.rank_hill, self.tgfb_apoptosis_per_h,
+            self.tgfb_half_saturation, model.step_h, self.periodic, n,
+        )
+        self.activated_total += activated
+        self.died_total += died
+
+    def _enter(self, model: MarrowModel) -> None:
+        """Each lumen voxel releases a precursor with the entry probability, into its first
+        free marrow neighbour from a random direction (none free: no entry)."""
+        fields, table, rng = model.fields, model.cells, model.rng
+        if fields.tissue_version != self._tissue_version:
+            self._lumen = np.argwhere(fields.tissue == VESSEL_LUMEN)
+            self._tissue_version = fields.tissue_version
+        n_entries = rng.binomial(len(self._lumen), self.entry_probability)
+        if n_entries == 0:
+            return
+        sources = self._lumen[np.sort(rng.choice(len(self._lumen), n_entries, replace=False))]
+        first = rng.integers(0, 4, size=n_entries)
+        nx, ny = fields.tissue.shape
+        for (sx, sy), d in zip(sources, first, strict=True):
+            for j in range(4):
+                tx, ty = kernels.neighbour(sx, sy, (d + j) % 4, nx, ny, self.periodic)
+                if tx >= 0 and table.occupant[tx, ty] < 0 and fields.tissue[tx, ty] == MARROW:
+                    table.append(
+                        np.array([OSTEOCLAST], dtype=np.int8), np.array([tx], dtype=np.int32),
+                        np.array([ty], dtype=np.int32), PRECURSOR,
+                    )
+                    self.entered_total += 1
+                    break
+
+    def readouts(self) -> dict[str, int]:
+        """Cumulative event counts for the time series."""
+        return {
+            "osteoclasts_entered_total": self.entered_total,
+            "osteoclasts_activated_total": self.activated_total,
+        }
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        """Cumulative counters (checkpointed)."""
+        return {
+            "totals": np.array([self.entered_total, self.activated_total, self.died_total])
+        }
+
+    def load_state(self, arrays: dict[str, np.ndarray]) -> None:
+        """Restore the counters."""
+        self.entered_total, self.activated_total, self.died_total = (
+            int(v) for v in arrays["totals"]
+        )
+
+
+class Resorption:
+    """Osteoclast actions: active osteoclasts resorb bone; precursors random-walk.
+
+    Attributes:
+        resorbed_total_voxels: cumulative matrix resorbed, in voxel volumes.
+    """
+
+    name = "resorption"
+
+    def __init__(self, model: MarrowModel):
+        config = model.config
+        rules, domain = config.bone.osteoclasts, config.domain
+        self.resorbed_per_step = (
+            units.per_day_to_per_h(rules.resorption_rate_um_per_day) * model.step_h
+            / domain.voxel_um
+        )
+        per_amol = units.cell_amount_to_concentration("pM", domain.voxel_volume_um3)
+        self.tgfb_per_mineral = (
+            config.bone.matrix_tgfb_amol_per_um3 * domain.voxel_volume_um3 * per_amol
+        )
+        hop = units.hop_probability(
+            rules.precursor_motility_um2_per_h, model.step_h, domain.voxel_um
+        )
+        self.precursor_hop_probability = np.zeros(len(CELL_TYPE_CODE))
+        self.precursor_hop_probability[OSTEOCLAST] = hop
+        self.periodic = domain.boundary == "periodic"
+        self.resorbed_total_voxels = 0.0
+
+    def step(self, model: MarrowModel) -> None:
+        """Resorb with every active osteoclast, then move precursors."""
+        table, fields, rng = model.cells, model.fields, model.rng
+        n = table.n_slots
+        self.resorbed_total_voxels += kernels.resorb(
+            rng.permutation(n), rng.integers(0, 4, size=n), OSTEOCLAST, table["alive"],
+            table["cell_type"], table["stage"], table["x"], table["y"], table.occupant,
+            fields.tissue, fields[BONE_LAYER], fields[OSTEOID_LAYER], fields.released["tgfb"],
+            self.resorbed_per_step, self.tgfb_per_mineral, self.periodic,
+        )
+        precursors = (table["cell_type"] == OSTEOCLAST) & (table["stage"] == PRECURSOR)
+        kernels.random_walk(
+            rng.permutation(np.flatnonzero(precursors)), rng.random(n),
+            rng.integers(0, 4, size=n), self.precursor_hop_probability, table["alive"],
+            table["cell_type"], table["x"], table["y"], table.occupant, fields.tissue,
+            self.periodic,
+        )
+
+    def readouts(self) -> dict[str, float]:
+        """Cumulative resorption for the time series."""
+        return {"bone_resorbed_total_voxels": self.resorbed_total_voxels}
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        """Cumulative resorption (checkpointed)."""
+        return {"resorbed_total_voxels": np.array(self.resorbed_total_voxels)}
+
+    def load_state(self, arrays: dict[str, np.ndarray]) -> None:
+        """Restore the cumulative resorption."""
+        self.resorbed_total_voxels = float(arrays["resorbed_total_voxels"])
