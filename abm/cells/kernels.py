@@ -42,7 +42,8 @@ def neighbour(x, y, direction, nx, ny, periodic):
 
 
 @njit(cache=True)
-def _is_free(tx, ty, occupant, tissue):
+def is_free(tx, ty, occupant, tissue):
+    """Whether voxel ``(tx, ty)`` (``tx = -1``: outside a closed edge) is marrow with no cell."""
     return tx >= 0 and occupant[tx, ty] < 0 and tissue[tx, ty] == 0
 
 
@@ -92,7 +93,7 @@ def divide_and_die(
             continue
         for j in range(4):
             tx, ty = neighbour(x[s], y[s], (first_direction[s] + j) % 4, nx, ny, periodic)
-            if _is_free(tx, ty, occupant, tissue):
+            if is_free(tx, ty, occupant, tissue):
                 _append_daughter(
                     n_slots, t, tx, ty, s, alive, cell_type, x, y, age_h, cell_id, mother,
                     occupant,
@@ -120,7 +121,7 @@ def random_walk(
         if not alive[s] or u_hop[s] >= hop_probability[cell_type[s]]:
             continue
         tx, ty = neighbour(x[s], y[s], direction[s], nx, ny, periodic)
-        if _is_free(tx, ty, occupant, tissue):
+        if is_free(tx, ty, occupant, tissue):
             occupant[x[s], y[s]] = -1
             occupant[tx, ty] = s
             x[s] = tx
@@ -246,7 +247,7 @@ def _crawl(s, first, x, y, occupant, tissue, periodic):
     fallback_y = -1
     for j in range(4):
         tx, ty = neighbour(x[s], y[s], (first + j) % 4, nx, ny, periodic)
-        if not _is_free(tx, ty, occupant, tissue):
+        if not is_free(tx, ty, occupant, tissue):
             continue
         if touches_bone(tx, ty, tissue, periodic):
             fallback_x = tx
@@ -299,7 +300,7 @@ def osteoblast_fates(
                 continue
             for j in range(4):
                 tx, ty = neighbour(here_x, here_y, (first_direction[s] + j) % 4, nx, ny, periodic)
-                if _is_free(tx, ty, occupant, tissue):
+                if is_free(tx, ty, occupant, tissue):
                     _append_daughter(
                         n_slots, osteoblast, tx, ty, s, alive, cell_type, x, y, age_h, cell_id,
                         mother, occupant,
@@ -381,7 +382,7 @@ def form_bone(
                 for j in range(4):
                     tx, ty = neighbour(here_x, here_y, (first_direction[s] + j) % 4, nx, ny,
                                        periodic)
-                    if _is_free(tx, ty, occupant, tissue):
+                    if is_free(tx, ty, occupant, tissue):
                         occupant[here_x, here_y] = -1
                         occupant[tx, ty] = s
                         x[s] = tx
@@ -407,7 +408,7 @@ def form_bone(
                 pick -= weights[direction]
                 direction += 1
             tx, ty = neighbour(here_x, here_y, direction, nx, ny, periodic)
-            if _is_free(tx, ty, occupant, tissue):
+            if is_free(tx, ty, occupant, tissue):
                 occupant[here_x, here_y] = -1
                 occupant[tx, ty] = s
                 x[s] = tx

@@ -21,7 +21,8 @@ def neighbour(x, y, direction, nx, ny, periodic):
     return tx, ty
 
 
-def _is_free(tx, ty, occupant, tissue):
+def is_free(tx, ty, occupant, tissue):
+    """Reference of :func:`abm.cells.kernels.is_free`."""
     return tx >= 0 and occupant[tx, ty] < 0 and tissue[tx, ty] == 0
 
 
@@ -44,7 +45,7 @@ def divide_and_die(
             continue
         for j in range(4):
             tx, ty = neighbour(x[s], y[s], (first_direction[s] + j) % 4, nx, ny, periodic)
-            if _is_free(tx, ty, occupant, tissue):
+            if is_free(tx, ty, occupant, tissue):
                 d = n_slots
                 n_slots += 1
                 alive[d], cell_type[d], x[d], y[d] = True, t, tx, ty
@@ -66,7 +67,7 @@ def random_walk(
         if not alive[s] or u_hop[s] >= hop_probability[cell_type[s]]:
             continue
         tx, ty = neighbour(x[s], y[s], direction[s], nx, ny, periodic)
-        if _is_free(tx, ty, occupant, tissue):
+        if is_free(tx, ty, occupant, tissue):
             occupant[x[s], y[s]] = -1
             occupant[tx, ty] = s
             x[s], y[s] = tx, ty
@@ -164,7 +165,7 @@ def resorb(
             continue
 
         def free(i, j):
-            return _is_free(i, j, occupant, tissue)
+            return is_free(i, j, occupant, tissue)
 
         target = _first(
             x[s], y[s], first_direction[s], occupant,
@@ -195,7 +196,7 @@ def osteoblast_fates(
             )
             target = _first(
                 *here, first_direction[s], occupant,
-                lambda i, j: _is_free(i, j, occupant, tissue), periodic,
+                lambda i, j: is_free(i, j, occupant, tissue), periodic,
             )
             if u_fate[s] < probability(rate, step_h) and target is not None:
                 d = n_slots
@@ -256,7 +257,7 @@ def form_bone(
             if u_move[s] >= burial_probability:
                 target = _first(
                     *here, first_direction[s], occupant,
-                    lambda i, j: _is_free(i, j, occupant, tissue), periodic,
+                    lambda i, j: is_free(i, j, occupant, tissue), periodic,
                 )
             if target is None:
                 alive[s] = False
@@ -276,7 +277,7 @@ def form_bone(
             ])
             bounds = np.cumsum(weights)
             direction = min(int(np.searchsorted(bounds, u_direction[s] * bounds[-1], "right")), 3)
-            if _is_free(*targets[direction], occupant, tissue):
+            if is_free(*targets[direction], occupant, tissue):
                 _move(s, targets[direction], x, y, occupant)
     return formed, buried
 

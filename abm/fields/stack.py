@@ -25,6 +25,10 @@ from abm.vessels.geometry import LUMEN_FRACTION, initial_vessel_lumen
 MARROW, MINERALIZED_BONE, VESSEL_LUMEN = (TISSUES.index(name) for name in TISSUES)
 """Tissue codes of the tissue map."""
 
+RELEASED: tuple[str, ...] = ("tgfb",)
+"""Species that non-cell processes release into (TGF-β from resorbed matrix): each has a
+release buffer in :attr:`FieldStack.released`."""
+
 
 class FieldStack:
     """All per-voxel layers of a model, by name.
@@ -39,9 +43,10 @@ class FieldStack:
             :data:`MINERALIZED_BONE` where mineral + osteoid ≥ 0.5, :data:`VESSEL_LUMEN`); lumen
             takes precedence over bone. Recomputed by :meth:`update_tissue`.
         tissue_version: incremented each time the tissue map changes.
-        released: per species, concentration released into each voxel by non-cell processes
-            (TGF-β from resorbed matrix) since the last transport step, which adds it as a
-            source spread over its step (exactly a pulse for one backward-Euler step).
+        released: per species in :data:`RELEASED`, concentration released into each voxel by
+            non-cell processes (TGF-β from resorbed matrix) since the last transport step,
+            which adds it as a source spread over its step (exactly a pulse for one
+            backward-Euler step).
     """
 
     def __init__(self, scenario: Scenario, rng: np.random.Generator):
@@ -65,9 +70,7 @@ class FieldStack:
         self.tissue = np.zeros(shape, dtype=np.int8)
         self.tissue_version = 0
         self.update_tissue()
-        self.released: dict[str, np.ndarray] = {
-            name: np.zeros(shape) for name, _ in scenario.fields.items()
-        }
+        self.released: dict[str, np.ndarray] = {name: np.zeros(shape) for name in RELEASED}
 
     def _add(self, name: str, shape: tuple[int, int], value: float, unit: str) -> None:
         self.layers[name] = PropertyLayer(name, shape, value, np.float64)

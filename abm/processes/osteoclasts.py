@@ -21,7 +21,7 @@ import numpy as np
 
 from abm.cells import kernels
 from abm.cells.table import CELL_TYPE_CODE, PRECURSOR
-from abm.fields.stack import MARROW, VESSEL_LUMEN
+from abm.fields.stack import VESSEL_LUMEN
 from abm.scenario import units
 from abm.scenario.schema import BONE_LAYER, FREE_RANKL_LAYER, OSTEOID_LAYER
 
@@ -88,7 +88,7 @@ class OsteoclastFates:
         for (sx, sy), d in zip(sources, first, strict=True):
             for j in range(4):
                 tx, ty = kernels.neighbour(sx, sy, (d + j) % 4, nx, ny, self.periodic)
-                if tx >= 0 and table.occupant[tx, ty] < 0 and fields.tissue[tx, ty] == MARROW:
+                if kernels.is_free(tx, ty, table.occupant, fields.tissue):
                     table.append(
                         np.array([OSTEOCLAST], dtype=np.int8), np.array([tx], dtype=np.int32),
                         np.array([ty], dtype=np.int32), PRECURSOR,

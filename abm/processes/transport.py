@@ -167,9 +167,10 @@ class Transport:
                 table.n_slots, sp.rates, terms,
             )
             source, loss, consumption = terms[SECRETION], terms[UPTAKE], terms[CONSUMPTION]
-            released = fields.released[sp.name]
-            source += released / self.step_s
-            released[...] = 0.0
+            released = fields.released.get(sp.name)
+            if released is not None:
+                source += released / self.step_s
+                released[...] = 0.0
             loss += sp.decay_per_s
             if sp.exchange_per_s > 0.0:
                 loss += sp.exchange_per_s * self._lumen
