@@ -30,8 +30,9 @@ implementation of the same osteoclast rule, measured side by side in one run.
    densities are those of the scenario's 2 × 2 mm default. After warm-up steps (numba compiled or
    loaded from its cache, solvers warm), each process's ``step(model)`` is timed per step; the
    bone processes (osteoclast_fates, resorption, osteoblast_fates, formation) are compared with
-   the transport step. The full-domain passes inside ``formation`` (``kernels.mineralize`` and
-   ``FieldStack.update_tissue``) are also timed on their own (not added to the sums).
+   the transport step. The full-domain pass inside ``formation`` (``kernels.mineralize``:
+   mineralization and the tissue map in one pass, via ``FieldStack.mineralize``) is also timed on
+   its own, on copies of the layers (not added to the sums).
 
 Numba compile time is never timed (everything is called once first). NUMBA_NUM_THREADS defaults
 to 1 (the bone kernels are serial anyway; it also fixes the transport solver's thread count).
@@ -403,7 +404,8 @@ def print_resorption_table(samples: dict[str, list[float]], n: int) -> None:
 def full_model(size: int, warmup: int, steps: int) -> None:
     """Per-step cost of every process of ``MarrowModel`` at ``size``² (healthy densities)."""
     from abm.model import MarrowModel
-    from abm.scenario.schema import BONE_LAYER, OSTEOID_LAYER
+    from abm.scenario.schema import BONE_LAYER, OSTEOID_LAYER, VESSEL_LAYER
+    from abm.vessels.geometry import LUMEN_FRACTION
 
     base = load_scenario(SCENARIO).scenario
     area_factor = (size * base.domain.voxel_um) ** 2 / (base.domain.size_um[0]
@@ -425,20 +427,22 @@ def full_model(size: int, warmup: int, steps: int) -> None:
             process.step(model)
         model.steps += 1
     samples: dict[str, list[float]] = {p.name: [] for p in processes}
-    extra = {"  formation: mineralize": [], "  formation: update_tissue": []}
+    extra = {"  formation: mineralize": []}
     for _ in range(steps):
         for process in processes:
             start = time.perf_counter()
             process.step(model)
             samples[process.name].append(time.perf_counter() - start)
         model.steps += 1
-        mineral, osteoid = model.fields[BONE_LAYER].copy(), model.fields[OSTEOID_LAYER].copy()
+        fields = model.fields
+        mineral, osteoid = fields[BONE_LAYER].copy(), fields[OSTEOID_LAYER].copy()
+        tissue = fields.tissue.copy()
         start = time.perf_counter()
-        kernels.mineralize(mineral, osteoid, formation.mineralized_per_step)
+        kernels.mineralize(
+            mineral, osteoid, fields[VESSEL_LAYER], tissue, formation.mineralized_per_step,
+            MINERALIZED_FRACTION, LUMEN_FRACTION,
+        )
         extra["  formation: mineralize"].append(time.perf_counter() - start)
-        start = time.perf_counter()
-        model.fields.update_tissue()
-        extra["  formation: update_tissue"].append(time.perf_counter() - start)
     counts = model.cells.count_by_type()
     stage = model.cells["stage"][model.cells["alive"]]
     types = model.cells["cell_type"][model.cells["alive"]]

@@ -1,6 +1,6 @@
 """Lattice kernels for cell turnover (division, death), random-walk migration and the bone-cell
 lineages (osteoclast activation and resorption, osteoblast commitment, activation, formation,
-osteoid mineralization).
+osteoid mineralization), and the tissue map's classification.
 
 Both walk the cells serially in a random order drawn from ``model.rng`` by the caller, so a run is
 identical for any thread count. They live in one module because they share the neighbour helper
@@ -15,7 +15,10 @@ A voxel is free when no cell occupies it and it is marrow (tissue code 0 in the 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import literal_unroll, njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from abm.cells.table import ACTIVE, LINING, PRECURSOR
 
@@ -28,17 +31,60 @@ FULL_TOLERANCE = 1e-9
 DX = np.array([1, -1, 0, 0], dtype=np.int64)
 DY = np.array([0, 0, 1, -1], dtype=np.int64)
 
+PREFETCH_AHEAD = 8
+"""How many acting cells ahead :func:`resorb` asks the CPU to fetch the lattice lines a cell
+reads (a cell's loads wait on the data-dependent branches of the cells before it, so without
+this their cache misses are served mostly one after another)."""
+
+
+@njit(cache=True)
+def _wrap(i, n):
+    """``i % n`` for ``-n <= i < 2n`` (one step across a periodic edge), without a division."""
+    if i < 0:
+        return i + n
+    if i >= n:
+        return i - n
+    return i
+
 
 @njit(cache=True)
 def neighbour(x, y, direction, nx, ny, periodic):
-    """Voxel next to ``(x, y)`` in ``direction``; ``(-1, -1)`` when it is outside a closed edge."""
+    """Voxel next to ``(x, y)`` (a voxel of the lattice) in ``direction``; ``(-1, -1)`` when it
+    is outside a closed edge."""
     tx = x + DX[direction]
     ty = y + DY[direction]
     if periodic:
-        return tx % nx, ty % ny
+        return _wrap(tx, nx), _wrap(ty, ny)
     if tx < 0 or tx >= nx or ty < 0 or ty >= ny:
         return -1, -1
     return tx, ty
+
+
+@intrinsic
+def _prefetch(typingctx, array, i, j):
+    """Ask the CPU to fetch the cache line of ``array[i, j]`` (``llvm.prefetch``: read, keep in
+    all cache levels). A hint only: it changes no value and never faults."""
+
+    def codegen(context, builder, signature, args):
+        array_type = signature.args[0]
+        data = context.make_array(array_type)(context, builder, args[0])
+        index = [
+            context.cast(builder, value, kind, types.intp)
+            for value, kind in zip(args[1:], signature.args[1:], strict=True)
+        ]
+        pointer = cgutils.get_item_pointer(
+            context, builder, array_type, data, index, wraparound=False
+        )
+        byte_pointer = ir.IntType(8).as_pointer()
+        int32 = ir.IntType(32)
+        hint = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [byte_pointer, int32, int32, int32]),
+            "llvm.prefetch.p0",
+        )
+        builder.call(hint, [builder.bitcast(pointer, byte_pointer), int32(0), int32(3), int32(1)])
+        return context.get_dummy_value()
+
+    return types.void(array, i, j), codegen
 
 
 @njit(cache=True)
@@ -209,13 +255,24 @@ def resorb(
     and removes up to ``resorbed_per_step`` of it (mineral first, then osteoid), releasing
     ``tgfb_per_mineral`` × the mineral removed into ``released_tgfb`` at that voxel. With no such
     neighbour it crawls to the first free neighbour that touches bone, else to the first free one.
+
+    The osteoclasts that act are picked out of ``order`` first (nothing in the step changes who
+    acts); while one acts, the lattice lines of the one :data:`PREFETCH_AHEAD` places later are
+    prefetched (:func:`_prefetch_around`).
     """
     nx, ny = occupant.shape
-    total = 0.0
+    acting = np.empty(order.shape[0], dtype=np.int64)
+    n_acting = 0
     for k in range(order.shape[0]):
         s = order[k]
-        if not alive[s] or cell_type[s] != osteoclast or stage[s] != ACTIVE:
-            continue
+        if alive[s] and cell_type[s] == osteoclast and stage[s] == ACTIVE:
+            acting[n_acting] = s
+            n_acting += 1
+    total = 0.0
+    for k in range(n_acting):
+        if k + PREFETCH_AHEAD < n_acting:
+            _prefetch_around(acting[k + PREFETCH_AHEAD], x, y, (occupant, tissue, mineral, osteoid))
+        s = acting[k]
         target_x = -1
         target_y = -1
         for j in range(4):
@@ -237,6 +294,18 @@ def resorb(
             continue
         _crawl(s, first_direction[s], x, y, occupant, tissue, periodic)
     return total
+
+
+@njit(cache=True)
+def _prefetch_around(s, x, y, lattices):
+    """Prefetch the lines of cell ``s``'s voxel and its 4 neighbours in each of ``lattices``
+    (rows x − 1, x, x + 1 at column y; across the edges as if periodic, harmless when closed)."""
+    nx = lattices[0].shape[0]
+    here_x = np.int64(x[s])
+    here_y = y[s]
+    for row in (_wrap(here_x - 1, nx), here_x, _wrap(here_x + 1, nx)):
+        for lattice in literal_unroll(lattices):
+            _prefetch(lattice, row, here_y)
 
 
 @njit(cache=True)
@@ -417,12 +486,52 @@ def form_bone(
 
 
 @njit(cache=True)
-def mineralize(mineral, osteoid, fraction_per_step):
-    """Move ``fraction_per_step`` of every voxel's osteoid into its mineral, in place."""
+def _classify(i, j, mineral, osteoid, vessel_lumen, tissue, mineralized_fraction, lumen_fraction):
+    """Set ``tissue[i, j]`` from the voxel's layers: :data:`LUMEN` where the vessel-lumen
+    fraction is ≥ ``lumen_fraction``, else :data:`BONE` where mineral + osteoid is
+    ≥ ``mineralized_fraction``, else marrow (0). Returns whether the code changed."""
+    code = 0
+    if vessel_lumen[i, j] >= lumen_fraction:
+        code = LUMEN
+    elif mineral[i, j] + osteoid[i, j] >= mineralized_fraction:
+        code = BONE
+    if tissue[i, j] == code:
+        return False
+    tissue[i, j] = code
+    return True
+
+
+@njit(cache=True)
+def classify_tissue(mineral, osteoid, vessel_lumen, tissue, mineralized_fraction, lumen_fraction):
+    """Reclassify every voxel of the tissue map in place (:func:`_classify`; fractions are
+    dimensionless, 0–1). Returns whether any voxel changed."""
+    nx, ny = tissue.shape
+    changed = False
+    for i in range(nx):
+        for j in range(ny):
+            changed |= _classify(
+                i, j, mineral, osteoid, vessel_lumen, tissue, mineralized_fraction, lumen_fraction
+            )
+    return changed
+
+
+@njit(cache=True)
+def mineralize(
+    mineral, osteoid, vessel_lumen, tissue, fraction_per_step, mineralized_fraction,
+    lumen_fraction,
+):
+    """Move ``fraction_per_step`` of every voxel's osteoid into its mineral, in place, and
+    reclassify the voxel in the tissue map as :func:`classify_tissue` does, in one pass over the
+    lattice. Returns whether any voxel of the tissue map changed."""
     nx, ny = osteoid.shape
+    changed = False
     for i in range(nx):
         for j in range(ny):
             if osteoid[i, j] > 0.0:
                 converted = osteoid[i, j] * fraction_per_step
                 osteoid[i, j] -= converted
                 mineral[i, j] += converted
+            changed |= _classify(
+                i, j, mineral, osteoid, vessel_lumen, tissue, mineralized_fraction, lumen_fraction
+            )
+    return changed

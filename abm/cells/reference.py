@@ -282,8 +282,23 @@ def form_bone(
     return formed, buried
 
 
-def mineralize(mineral, osteoid, fraction_per_step):
+def classify_tissue(mineral, osteoid, vessel_lumen, tissue, mineralized_fraction, lumen_fraction):
+    """Reference of :func:`abm.cells.kernels.classify_tissue`."""
+    classified = np.where(mineral + osteoid >= mineralized_fraction, BONE, 0)
+    classified[vessel_lumen >= lumen_fraction] = LUMEN
+    changed = not np.array_equal(classified, tissue)
+    tissue[...] = classified
+    return changed
+
+
+def mineralize(
+    mineral, osteoid, vessel_lumen, tissue, fraction_per_step, mineralized_fraction,
+    lumen_fraction,
+):
     """Reference of :func:`abm.cells.kernels.mineralize`."""
     converted = osteoid * fraction_per_step
     osteoid -= converted
     mineral += converted
+    return classify_tissue(
+        mineral, osteoid, vessel_lumen, tissue, mineralized_fraction, lumen_fraction
+    )

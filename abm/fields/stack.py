@@ -11,6 +11,7 @@ import numpy as np
 from mesa.discrete_space import PropertyLayer
 
 from abm.bone.geometry import MINERALIZED_FRACTION, initial_mineral_fraction
+from abm.cells import kernels
 from abm.fields.binding import free_rankl
 from abm.scenario.schema import (
     BONE_LAYER,
@@ -41,8 +42,10 @@ class FieldStack:
     Attributes:
         tissue: ``int8[nx, ny]`` tissue code of each voxel (:data:`MARROW`,
             :data:`MINERALIZED_BONE` where mineral + osteoid ≥ 0.5, :data:`VESSEL_LUMEN`); lumen
-            takes precedence over bone. Recomputed by :meth:`update_tissue`.
-        tissue_version: incremented each time the tissue map changes.
+            takes precedence over bone. Recomputed by :meth:`update_tissue` and
+            :meth:`mineralize`.
+        tissue_version: incremented each time the tissue map changes (and by the first
+            classification).
         released: per species in :data:`RELEASED`, concentration released into each voxel by
             non-cell processes (TGF-β from resorbed matrix) since the last transport step,
             which adds it as a source spread over its step (exactly a pulse for one
@@ -86,12 +89,24 @@ class FieldStack:
         return list(self.layers)
 
     def update_tissue(self) -> None:
-        """Reclassify every voxel from the bone-mineral and vessel-lumen layers."""
-        matrix = self[BONE_LAYER] + self[OSTEOID_LAYER]
-        tissue = np.where(matrix >= MINERALIZED_FRACTION, MINERALIZED_BONE, MARROW)
-        tissue[self[VESSEL_LAYER] >= LUMEN_FRACTION] = VESSEL_LUMEN
-        if self.tissue_version == 0 or not np.array_equal(tissue, self.tissue):
-            self.tissue[...] = tissue
+        """Reclassify every voxel from the bone-matrix (mineral + osteoid) and vessel-lumen
+        layers."""
+        self._tissue_updated(kernels.classify_tissue(
+            self[BONE_LAYER], self[OSTEOID_LAYER], self[VESSEL_LAYER], self.tissue,
+            MINERALIZED_FRACTION, LUMEN_FRACTION,
+        ))
+
+    def mineralize(self, fraction_per_step: float) -> None:
+        """Move ``fraction_per_step`` (dimensionless) of every voxel's osteoid into its bone
+        mineral, then reclassify it as :meth:`update_tissue` does (one pass over the lattice)."""
+        self._tissue_updated(kernels.mineralize(
+            self[BONE_LAYER], self[OSTEOID_LAYER], self[VESSEL_LAYER], self.tissue,
+            fraction_per_step, MINERALIZED_FRACTION, LUMEN_FRACTION,
+        ))
+
+    def _tissue_updated(self, changed: bool) -> None:
+        """Count a new version of the tissue map if it changed or was just classified first."""
+        if changed or self.tissue_version == 0:
             self.tissue_version += 1
 
     def state_arrays(self) -> dict[str, np.ndarray]:

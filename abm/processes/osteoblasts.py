@@ -150,8 +150,7 @@ class Formation:
         )
         self.formed_total_voxels += formed
         self.osteocytes_total += buried
-        kernels.mineralize(fields[BONE_LAYER], fields[OSTEOID_LAYER], self.mineralized_per_step)
-        fields.update_tissue()
+        fields.mineralize(self.mineralized_per_step)
 
     def readouts(self) -> dict[str, float | int]:
         """Cumulative formation and burial for the time series."""

@@ -8,9 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from abm.bone.geometry import MINERALIZED_FRACTION
 from abm.cells import kernels, reference
 from abm.cells.table import ACTIVE, LINING, PRECURSOR
 from abm.fields.stack import MINERALIZED_BONE, VESSEL_LUMEN
+from abm.vessels.geometry import LUMEN_FRACTION
 from tests.cells.test_kernels import copy_state, make_lattice, tissue_map
 
 STROMAL, OSTEOBLAST, OSTEOCLAST = 1, 2, 3
@@ -137,15 +139,45 @@ def test_form_bone_matches_reference(seed, nx, ny, n_cells, periodic):
     assert np.all(a["mineral"] + a["osteoid"] <= 1.0 + 1e-12)
 
 
-def test_mineralize_matches_reference_and_conserves_matrix():
-    rng = np.random.default_rng(3)
-    mineral, osteoid = rng.random((7, 5)) * 0.5, rng.random((7, 5)) * 0.5
-    m2, o2 = mineral.copy(), osteoid.copy()
+def tissue_layers(seed, nx, ny, classified):
+    """Mineral, osteoid and vessel-lumen fractions with voxels exactly at the thresholds, and a
+    tissue map: the layers' own classification when ``classified``, else random codes."""
+    rng = np.random.default_rng(seed)
+    mineral = rng.choice([0.0, 0.2, 0.3, 0.5, 0.7, 1.0], (nx, ny)) * rng.random((nx, ny)) ** 0.1
+    mineral[rng.random((nx, ny)) < 0.2] = MINERALIZED_FRACTION
+    osteoid = np.where(rng.random((nx, ny)) < 0.4, (1.0 - mineral) * rng.random((nx, ny)), 0.0)
+    vessel = rng.choice([0.0, LUMEN_FRACTION, 1.0, 0.3], (nx, ny), p=[0.7, 0.1, 0.1, 0.1])
+    tissue = rng.integers(0, 3, (nx, ny)).astype(np.int8)
+    if classified:
+        reference.classify_tissue(
+            mineral, osteoid, vessel, tissue, MINERALIZED_FRACTION, LUMEN_FRACTION
+        )
+    return mineral, osteoid, vessel, tissue
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**16), nx=st.integers(1, 12), ny=st.integers(1, 12),
+       classified=st.booleans(), fraction=st.sampled_from([0.0, 0.1, 0.5, 1.0]))
+def test_mineralize_and_classify_tissue_match_reference(seed, nx, ny, classified, fraction):
+    layers = tissue_layers(seed, nx, ny, classified)
+    for kernel, ref, args in (
+        (kernels.classify_tissue, reference.classify_tissue, ()),
+        (kernels.mineralize, reference.mineralize, (fraction,)),
+    ):
+        a = tuple(layer.copy() for layer in layers)
+        b = tuple(layer.copy() for layer in layers)
+        changed = kernel(*a, *args, MINERALIZED_FRACTION, LUMEN_FRACTION)
+        assert changed == ref(*b, *args, MINERALIZED_FRACTION, LUMEN_FRACTION)
+        for got, want in zip(a, b, strict=True):
+            np.testing.assert_array_equal(got, want)
+        if classified and not args:
+            assert not changed
+
+
+def test_mineralize_conserves_matrix():
+    mineral, osteoid, vessel, tissue = tissue_layers(3, 7, 5, classified=True)
     total = mineral + osteoid
-    kernels.mineralize(mineral, osteoid, 0.1)
-    reference.mineralize(m2, o2, 0.1)
-    np.testing.assert_allclose(mineral, m2, rtol=1e-14)
-    np.testing.assert_allclose(osteoid, o2, rtol=1e-14)
+    kernels.mineralize(mineral, osteoid, vessel, tissue, 0.1, MINERALIZED_FRACTION, LUMEN_FRACTION)
     np.testing.assert_allclose(mineral + osteoid, total, rtol=1e-14)
 
 
