@@ -40,7 +40,7 @@ test: $(STAMP)
 
 # Long validation runs (marked slow).
 validate: $(STAMP)
-	@$(VENV_PY) -m pytest -m slow; status=$$?; \
+	@$(VENV_PY) -m pytest -m slow -rP; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make validate: no slow tests collected" >&2; exit 1; fi; \
 	exit $$status
 
