@@ -27,7 +27,7 @@ BV/TV_site = BV/TV_0 · z / 100, where BV/TV_0 is the site's bone volume fractio
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -121,15 +121,9 @@ SINGLE_CYCLE = KomarovaParameters(
 )
 """Komarova 2003 Fig. 2: a single remodelling cycle (steady state x̄1 ≈ 1.06, x̄2 ≈ 212.13)."""
 
-CYCLIC = KomarovaParameters(
-    osteoclast_production_per_day=3.0,
-    osteoblast_production_per_day=4.0,
-    osteoclast_removal_per_day=0.2,
-    osteoblast_removal_per_day=0.02,
+CYCLIC = replace(
+    SINGLE_CYCLE,
     osteoclast_autocrine_exponent=1.1,
-    osteoblast_to_osteoclast_exponent=-0.5,
-    osteoclast_to_osteoblast_exponent=1.0,
-    osteoblast_autocrine_exponent=0.0,
     resorption_percent_per_osteoclast_day=0.0748,
     formation_percent_per_osteoblast_day=0.0006395,
 )

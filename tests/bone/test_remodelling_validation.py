@@ -30,6 +30,7 @@ import pytest
 
 from abm.bone.bmu import active_cells_per_site, remodelling_cycles
 from abm.model import MarrowModel
+from abm.observers.timeseries import readouts
 from abm.scenario import load_scenario
 
 pytestmark = pytest.mark.slow
@@ -65,7 +66,7 @@ def simulate(seed: int, overrides: tuple[str, ...], days: int) -> dict[str, np.n
         if day:
             for _ in range(steps_per_day):
                 model.step()
-        bone.append(float(np.mean(model.fields["bone_mineral"] + model.fields["osteoid"])))
+        bone.append(readouts(model)["bone_volume_fraction"])
         sites.append(active_cells_per_site(model.cells, SITE_VOXELS))
     counts = np.stack(sites, axis=1)
     return {"bone": np.array(bone), "osteoclasts": counts[0], "osteoblasts": counts[1]}
