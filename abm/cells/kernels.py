@@ -209,16 +209,41 @@ def _probability(rate_per_h, step_h):
 
 
 @njit(cache=True)
+def lifespan_death_probability(age_h, step_h, clock_rate_per_h, clock_stages):
+    """Probability that a cell of age ``age_h`` in its stage dies within the next ``step_h``
+    under an apoptosis clock of ``clock_stages`` (k) exponential stages of rate
+    ``clock_rate_per_h`` (λ): the lifespan is Erlang(k, λ), mean k/λ, coefficient of variation
+    1/√k. Exact over the step: 1 − S(t + Δt)/S(t), S(t) = e^(−λt)·Σ_{i<k} (λt)^i/i! (clipped at
+    0 against rounding when the probability is below ~1e-16).
+    """
+    now = clock_rate_per_h * age_h
+    later = clock_rate_per_h * (age_h + step_h)
+    term_now = 1.0
+    term_later = 1.0
+    sum_now = 1.0
+    sum_later = 1.0
+    for i in range(1, clock_stages):
+        term_now *= now / i
+        term_later *= later / i
+        sum_now += term_now
+        sum_later += term_later
+    return max(0.0, 1.0 - np.exp(-clock_rate_per_h * step_h) * sum_later / sum_now)
+
+
+@njit(cache=True)
 def osteoclast_fates(
     u, osteoclast, alive, cell_type, stage, stage_h, x, y, occupant, tissue, rankl_free, tgfb,
-    max_activation_per_h, rank_half_saturation, rank_hill, tgfb_apoptosis_per_h,
-    tgfb_half_saturation, step_h, periodic, n_slots,
+    precursor_death_per_h, max_activation_per_h, rank_half_saturation, rank_hill,
+    clock_rate_per_h, clock_stages, tgfb_apoptosis_per_h, tgfb_half_saturation, step_h,
+    periodic, n_slots,
 ):
     """Osteoclast decisions, in place. Returns ``(n_activated, n_died)``.
 
-    A precursor touching bone activates (fuses) with rate k_act·θ_RANK(free RANKL at its voxel);
-    an active osteoclast dies with the TGF-β-induced rate k_T·π(TGF-β) (the background apoptosis
-    of every stage is cell turnover's). ``u[s]`` is the slot's uniform draw.
+    A precursor dies with ``precursor_death_per_h``, else, touching bone, activates (fuses) with
+    rate k_act·θ_RANK(free RANKL at its voxel) (``stage_h`` restarts). An active osteoclast dies
+    by its apoptosis clock (:func:`lifespan_death_probability` at age ``stage_h``) or by the
+    TGF-β-induced rate k_T·π(TGF-β), whichever comes first. ``u[s]`` is the slot's one uniform
+    draw, partitioned between the competing events.
     """
     activated = 0
     died = 0
@@ -226,20 +251,27 @@ def osteoclast_fates(
         if not alive[s] or cell_type[s] != osteoclast:
             continue
         if stage[s] == PRECURSOR:
-            if touches_bone(x[s], y[s], tissue, periodic):
-                rate = max_activation_per_h * occupancy(
-                    rankl_free[x[s], y[s]], rank_half_saturation, rank_hill
-                )
-                if u[s] < _probability(rate, step_h):
-                    stage[s] = ACTIVE
-                    stage_h[s] = 0.0
-                    activated += 1
+            p_death = _probability(precursor_death_per_h, step_h)
+            if u[s] >= p_death:
+                if touches_bone(x[s], y[s], tissue, periodic):
+                    rate = max_activation_per_h * occupancy(
+                        rankl_free[x[s], y[s]], rank_half_saturation, rank_hill
+                    )
+                    if u[s] - p_death < (1.0 - p_death) * _probability(rate, step_h):
+                        stage[s] = ACTIVE
+                        stage_h[s] = 0.0
+                        activated += 1
+                continue
         else:
+            survive_clock = 1.0 - lifespan_death_probability(
+                stage_h[s], step_h, clock_rate_per_h, clock_stages
+            )
             rate = tgfb_apoptosis_per_h * occupancy(tgfb[x[s], y[s]], tgfb_half_saturation, 1.0)
-            if u[s] < _probability(rate, step_h):
-                alive[s] = False
-                occupant[x[s], y[s]] = -1
-                died += 1
+            if u[s] >= 1.0 - survive_clock * (1.0 - _probability(rate, step_h)):
+                continue
+        alive[s] = False
+        occupant[x[s], y[s]] = -1
+        died += 1
     return activated, died
 
 

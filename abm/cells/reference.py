@@ -99,28 +99,45 @@ def probability(rate_per_h, step_h):
     return 1.0 - math.exp(-rate_per_h * step_h)
 
 
+def lifespan_death_probability(age_h, step_h, clock_rate_per_h, clock_stages):
+    """Reference of :func:`abm.cells.kernels.lifespan_death_probability`."""
+
+    def survival_series(t):
+        z = clock_rate_per_h * t
+        return math.fsum(z**i / math.factorial(i) for i in range(clock_stages))
+
+    survival_ratio = survival_series(age_h + step_h) / survival_series(age_h)
+    return max(0.0, 1.0 - math.exp(-clock_rate_per_h * step_h) * survival_ratio)
+
+
 def osteoclast_fates(
     u, osteoclast, alive, cell_type, stage, stage_h, x, y, occupant, tissue, rankl_free, tgfb,
-    max_activation_per_h, rank_half_saturation, rank_hill, tgfb_apoptosis_per_h,
-    tgfb_half_saturation, step_h, periodic, n_slots,
+    precursor_death_per_h, max_activation_per_h, rank_half_saturation, rank_hill,
+    clock_rate_per_h, clock_stages, tgfb_apoptosis_per_h, tgfb_half_saturation, step_h,
+    periodic, n_slots,
 ):
     """Reference of :func:`abm.cells.kernels.osteoclast_fates`."""
     activated = died = 0
     for s in np.flatnonzero(alive[:n_slots] & (cell_type[:n_slots] == osteoclast)):
         here = x[s], y[s]
         if stage[s] == PRECURSOR:
+            p_death = probability(precursor_death_per_h, step_h)
             theta = occupancy(rankl_free[here], rank_half_saturation, rank_hill)
-            if touches_bone(*here, tissue, periodic) and u[s] < probability(
-                max_activation_per_h * theta, step_h
-            ):
+            p_activate = (1.0 - p_death) * probability(max_activation_per_h * theta, step_h)
+            dies = u[s] < p_death
+            if not dies and touches_bone(*here, tissue, periodic) and u[s] - p_death < p_activate:
                 stage[s], stage_h[s] = ACTIVE, 0.0
                 activated += 1
         else:
-            rate = tgfb_apoptosis_per_h * occupancy(tgfb[here], tgfb_half_saturation, 1.0)
-            if u[s] < probability(rate, step_h):
-                alive[s] = False
-                occupant[here] = -1
-                died += 1
+            p_clock = lifespan_death_probability(stage_h[s], step_h, clock_rate_per_h, clock_stages)
+            p_tgfb = probability(
+                tgfb_apoptosis_per_h * occupancy(tgfb[here], tgfb_half_saturation, 1.0), step_h
+            )
+            dies = u[s] < 1.0 - (1.0 - p_clock) * (1.0 - p_tgfb)
+        if dies:
+            alive[s] = False
+            occupant[here] = -1
+            died += 1
     return activated, died
 
 

@@ -3,14 +3,16 @@ occupied by free RANKL, resorb bone (releasing TGF-β from the matrix) and die.
 
 Two processes (``bone.osteoclasts`` in the scenario; rules in :mod:`abm.cells.kernels`):
 
-- :class:`OsteoclastFates` (decisions): precursor entry from vessel-lumen voxels, activation of
-  precursors touching bone with rate k_act·θ, θ = R^n/(R^n + K^n) the RANK occupancy by free
-  RANKL R (Pivonka 2008 π_act,OCp), TGF-β-induced apoptosis of active osteoclasts;
+- :class:`OsteoclastFates` (decisions): precursor entry from vessel-lumen voxels, precursor
+  death, activation of precursors touching bone with rate k_act·θ, θ = R^n/(R^n + K^n) the RANK
+  occupancy by free RANKL R (Pivonka 2008 π_act,OCp); active osteoclasts die by an apoptosis
+  clock (Erlang-distributed lifespan, ``active_lifespan_d`` in ``active_lifespan_stages``
+  stages) or by TGF-β-induced apoptosis;
 - :class:`Resorption` (actions): each active osteoclast removes matrix from a neighbouring bone
   voxel at ``resorption_rate_um_per_day`` (the front advancing across a voxel face), or crawls
   along the surface; precursors random-walk.
 
-The background apoptosis of every stage is ``cells.osteoclast.death_rate_per_day`` (cell turnover).
+Cell turnover adds ``cells.osteoclast.death_rate_per_day`` to every stage (0 by default).
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ OSTEOCLAST = CELL_TYPE_CODE["osteoclast"]
 
 
 class OsteoclastFates:
-    """Osteoclast decisions: precursor entry from vessels, activation, TGF-β apoptosis.
+    """Osteoclast decisions: precursor entry from vessels, precursor death, activation, and the
+    death of active osteoclasts (apoptosis clock, TGF-β).
 
     Attributes:
         activated_total, died_total, entered_total: cumulative event counts.
@@ -45,7 +48,10 @@ class OsteoclastFates:
         self.entry_probability = units.event_probability(
             units.per_day_to_per_h(rules.precursor_entry_per_lumen_voxel_per_day), model.step_h
         )
+        self.precursor_death_per_h = units.per_day_to_per_h(rules.precursor_death_rate_per_day)
         self.max_activation_per_h = units.per_day_to_per_h(rules.max_activation_rate_per_day)
+        self.clock_stages = rules.active_lifespan_stages
+        self.clock_rate_per_h = self.clock_stages / (rules.active_lifespan_d * units.HOURS_PER_DAY)
         self.rank_half_saturation = rules.rank_half_saturation_pM
         self.rank_hill = rules.rank_hill_coefficient
         self.tgfb_apoptosis_per_h = units.per_day_to_per_h(rules.tgfb_apoptosis_rate_per_day)
@@ -57,16 +63,28 @@ class OsteoclastFates:
         self.died_total = 0
         self.entered_total = 0
 
+    def initialize_cells(self, model: MarrowModel) -> None:
+        """Give the osteoclasts placed at t = 0 (active) the age in stage of a steady state, so
+        that they do not all die together: with an Erlang(k, λ) lifespan the age density is
+        S(a)/mean = (1/k)·Σ_{i=1..k} Gamma(i, λ), i.e. a Gamma(i, λ) age with i uniform in 1..k
+        (floored to whole steps)."""
+        table, rng = model.cells, model.rng
+        placed = np.flatnonzero(table["alive"] & (table["cell_type"] == OSTEOCLAST))
+        shapes = rng.integers(1, self.clock_stages + 1, size=len(placed))
+        ages_h = rng.gamma(shapes, 1.0 / self.clock_rate_per_h)
+        table["stage_h"][placed] = np.floor(ages_h / model.step_h) * model.step_h
+
     def step(self, model: MarrowModel) -> None:
-        """Let precursors enter, then activate precursors and kill active osteoclasts."""
+        """Let precursors enter, then activate or kill precursors and kill active osteoclasts."""
         self._enter(model)
         table, fields = model.cells, model.fields
         n = table.n_slots
         activated, died = kernels.osteoclast_fates(
             model.rng.random(n), OSTEOCLAST, table["alive"], table["cell_type"], table["stage"],
             table["stage_h"], table["x"], table["y"], table.occupant, fields.tissue,
-            fields[FREE_RANKL_LAYER], fields["tgfb"], self.max_activation_per_h,
-            self.rank_half_saturation, self.rank_hill, self.tgfb_apoptosis_per_h,
+            fields[FREE_RANKL_LAYER], fields["tgfb"], self.precursor_death_per_h,
+            self.max_activation_per_h, self.rank_half_saturation, self.rank_hill,
+            self.clock_rate_per_h, self.clock_stages, self.tgfb_apoptosis_per_h,
             self.tgfb_half_saturation, model.step_h, self.periodic, n,
         )
         self.activated_total += activated

@@ -519,7 +519,8 @@ Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 
 class OsteoclastLineage(Strict):
     """Osteoclast precursors enter from vessels, activate on bone where RANK is occupied by free
-    RANKL, resorb, and die (``cells.osteoclast.death_rate_per_day`` applies to every stage)."""
+    RANKL, resorb, and die by an apoptosis clock or TGF-β-induced apoptosis
+    (``cells.osteoclast.death_rate_per_day`` adds a background death to every stage)."""
 
     precursor_entry_per_lumen_voxel_per_day: NonNegative = Field(
         description="Precursors (circulating monocytes) entering the marrow per vessel-lumen"
@@ -527,6 +528,9 @@ class OsteoclastLineage(Strict):
     )
     precursor_motility_um2_per_h: NonNegative = Field(
         description="Random-walk motility of precursors, µm²/h (active osteoclasts stay on bone)."
+    )
+    precursor_death_rate_per_day: NonNegative = Field(
+        description="Extra death rate of precursors, 1/day."
     )
     max_activation_rate_per_day: NonNegative = Field(
         description="Fusion/activation rate of a precursor touching bone at full RANK occupancy,"
@@ -538,6 +542,15 @@ class OsteoclastLineage(Strict):
     rank_hill_coefficient: Positive = Field(description="Hill coefficient of RANK occupancy.")
     resorption_rate_um_per_day: NonNegative = Field(
         description="Advance of the resorption front under an active osteoclast, µm/day."
+    )
+    active_lifespan_d: Positive = Field(
+        description="Mean lifespan of an active osteoclast set by its apoptosis clock (without"
+        " TGF-β), days."
+    )
+    active_lifespan_stages: int = Field(
+        ge=1, le=100,
+        description="Stages of the apoptosis clock: the lifespan is Erlang-distributed with"
+        " coefficient of variation 1/√stages (1: exponential).",
     )
     tgfb_apoptosis_rate_per_day: NonNegative = Field(
         description="Extra apoptosis of active osteoclasts at full TGF-β occupancy, 1/day."

@@ -59,8 +59,8 @@ lattices = dict(
 
 
 @settings(max_examples=60, deadline=None)
-@given(**lattices)
-def test_osteoclast_fates_match_reference(seed, nx, ny, n_cells, periodic):
+@given(**lattices, clock_stages=st.integers(1, 6))
+def test_osteoclast_fates_match_reference(seed, nx, ny, n_cells, periodic, clock_stages):
     a = bone_lattice(seed, nx, ny, n_cells)
     b = copy_state(a)
     u = a["rng"].random(len(a["alive"]))
@@ -68,12 +68,61 @@ def test_osteoclast_fates_match_reference(seed, nx, ny, n_cells, periodic):
     def call(fn, s):
         return fn(
             u, OSTEOCLAST, s["alive"], s["cell_type"], s["stage"], s["stage_h"], s["x"], s["y"],
-            s["occupant"], s["tissue"], s["rankl"], s["tgfb"], 3.0, 0.5, 1.7, 2.0, 0.8, 1.0,
-            periodic, s["n"],
+            s["occupant"], s["tissue"], s["rankl"], s["tgfb"], 0.4, 3.0, 0.5, 1.7, 0.02,
+            clock_stages, 2.0, 0.8, 1.0, periodic, s["n"],
         )
 
     assert call(kernels.osteoclast_fates, a) == call(reference.osteoclast_fates, b)
     assert_same(a, b)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    age_h=st.floats(0, 5000), step_h=st.floats(0.1, 48), rate=st.floats(1e-4, 0.5),
+    stages=st.integers(1, 12),
+)
+def test_lifespan_death_probability_matches_reference(age_h, step_h, rate, stages):
+    p = kernels.lifespan_death_probability(age_h, step_h, rate, stages)
+    assert p == pytest.approx(reference.lifespan_death_probability(age_h, step_h, rate, stages),
+                              rel=1e-9, abs=1e-12)
+    assert 0.0 <= p <= 1.0
+
+
+def test_one_stage_clock_is_the_exponential():
+    for age_h in (0.0, 10.0, 1000.0):
+        assert kernels.lifespan_death_probability(age_h, 1.0, 0.01, 1) == pytest.approx(
+            -np.expm1(-0.01)
+        )
+
+
+def test_osteoclast_lifespans_follow_the_erlang_clock():
+    """2000 active osteoclasts without TGF-β, 1 h steps: the lifespans have the Erlang(4) mean
+    14 d and coefficient of variation 1/2 (within 4 standard errors / 0.03)."""
+    n, mean_h, stages = 2000, 14 * 24.0, 4
+    nx, ny = 50, 40
+    x, y = np.divmod(np.arange(n), ny)
+    occupant = np.arange(n, dtype=np.int64).reshape(nx, ny)
+    tissue = np.zeros((nx, ny), dtype=np.int8)
+    zeros = np.zeros((nx, ny))
+    alive = np.ones(n, dtype=np.bool_)
+    stage = np.full(n, ACTIVE, dtype=np.int8)
+    stage_h = np.zeros(n)
+    cell_type = np.full(n, OSTEOCLAST, dtype=np.int8)
+    lifespan_h = np.full(n, np.nan)
+    rng = np.random.default_rng(5)
+    hour = 0
+    while alive.any():
+        was_alive = alive.copy()
+        kernels.osteoclast_fates(
+            rng.random(n), OSTEOCLAST, alive, cell_type, stage, stage_h, x.astype(np.int32),
+            y.astype(np.int32), occupant, tissue, zeros, zeros, 0.0, 0.0, 1.0, 1.0,
+            stages / mean_h, stages, 0.0, 1.0, 1.0, False, n,
+        )
+        hour += 1
+        lifespan_h[was_alive & ~alive] = hour
+        stage_h[alive] += 1.0
+    assert np.mean(lifespan_h) == pytest.approx(mean_h + 0.5, abs=4 * mean_h / 2 / n**0.5)
+    assert np.std(lifespan_h) / np.mean(lifespan_h) == pytest.approx(1 / stages**0.5, abs=0.03)
 
 
 @settings(max_examples=60, deadline=None)

@@ -66,7 +66,9 @@ def test_resorption_and_formation_rates_per_active_cell(bone_model):
     """Over one step each active osteoclast removes ≤ 4.7/24/10 voxel and each active
     osteoblast lays ≤ 0.63/24/10 voxel (REFERENCE 1.1 rates); in total, exactly that many
     per cell that had matrix to work on."""
-    model = bone_model(overrides=["cells.osteoclast.death_rate_per_day=0"])
+    model = bone_model(overrides=[
+        "bone.osteoclasts.active_lifespan_d=1e9", "bone.osteoclasts.tgfb_apoptosis_rate_per_day=0"
+    ])
     table = model.cells
     resorption, formation = process(model, "resorption"), process(model, "formation")
     assert resorption.resorbed_per_step == pytest.approx(4.7 / 24 / 10)
@@ -113,6 +115,25 @@ def test_initial_bone_cells_are_active_on_bone_with_spread_ages(bone_model):
     period_h = model.config.bone.osteoblasts.active_period_d * 24
     assert len(np.unique(table["stage_h"][ob])) > 6  # not one synchronized cohort
     assert np.all((table["stage_h"][ob] >= 0) & (table["stage_h"][ob] < period_h))
+
+
+def test_initial_osteoclasts_have_the_steady_state_age(bone_model):
+    """Placed osteoclasts get the age-in-stage density S(a)/mean of a steady state of the
+    Erlang(k) clock: mean age (1 + 1/k)·mean/2 (less half a step from flooring to whole steps);
+    pooled over 300 draws for the 6 placed cells."""
+    model = bone_model()
+    table, fates = model.cells, process(model, "osteoclast_fates")
+    oc = np.flatnonzero(table["alive"] & (table["cell_type"] == CELL_TYPE_CODE["osteoclast"]))
+    ages_h = []
+    for _ in range(300):
+        fates.initialize_cells(model)
+        ages_h.append(table["stage_h"][oc].copy())
+    ages_h = np.concatenate(ages_h)
+    assert np.all(ages_h % model.step_h == 0)
+    rules = model.config.bone.osteoclasts
+    mean_h, k = rules.active_lifespan_d * 24, rules.active_lifespan_stages
+    expected_h = (1 + 1 / k) * mean_h / 2 - model.step_h / 2
+    assert np.mean(ages_h) == pytest.approx(expected_h, abs=4 * np.std(ages_h) / len(ages_h) ** 0.5)
 
 
 def test_resume_from_state_is_exact(bone_model, model_arrays, assert_arrays_equal):
