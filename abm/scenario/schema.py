@@ -89,9 +89,11 @@ class NoBone(Strict):
 
 
 class BoneFromFile(Strict):
-    """Initial bone mineral fraction read from a ``.npy`` file (2-D, values in 0–1).
+    """Initial bone mineral fraction read from a ``.npy`` file (2-D, values in 0–1) or a
+    greyscale image (``.png``, ``.tif``, ``.bmp``; white = fully mineralized).
 
-    The array is indexed ``[x, y]`` and must have the lattice's shape. A relative ``path`` is
+    A ``.npy`` array is indexed ``[x, y]``; an image reads as seen (column = x, row from the top
+    = y; :mod:`abm.fields.files`). Either must have the lattice's shape. A relative ``path`` is
     resolved against the directory of the scenario file that names it.
     """
 
@@ -125,7 +127,8 @@ class NoVessels(Strict):
 
 
 class VesselsFromFile(Strict):
-    """Vessel lumen voxels read from a ``.npy`` file (2-D, lattice shape, 1 = lumen, 0 = not).
+    """Vessel lumen voxels read from a ``.npy`` file or a greyscale image (2-D, lattice shape,
+    1 or white = lumen, 0 = not; orientation as in :mod:`abm.fields.files`).
 
     A relative ``path`` is resolved against the directory of the scenario file that names it.
     """

@@ -494,6 +494,19 @@ def test_bone_file_of_the_wrong_shape_is_a_problem(tmp_path: Path):
     assert "shape" in problem.message
 
 
+def test_bone_image_of_the_wrong_shape_is_a_located_problem(tmp_path: Path):
+    from PIL import Image
+
+    Image.new("L", (200, 100)).save(tmp_path / "section.png")
+    child = child_of(tmp_path, bone_file("section.png"))
+    (problem,) = problems(child)
+    assert problem.key_path.startswith("domain.initial_bone")
+    assert Path(problem.location.source) == child
+    assert "section.png: shape (200, 100) differs from the lattice shape (200, 200)" in (
+        problem.message
+    )
+
+
 # --------------------------------------------------------------------------- internal units
 
 
