@@ -247,11 +247,11 @@ def osteoclast_fates(
     """
     activated = 0
     died = 0
+    p_death = _probability(precursor_death_per_h, step_h)
     for s in range(n_slots):
         if not alive[s] or cell_type[s] != osteoclast:
             continue
         if stage[s] == PRECURSOR:
-            p_death = _probability(precursor_death_per_h, step_h)
             if u[s] >= p_death:
                 if touches_bone(x[s], y[s], tissue, periodic):
                     rate = max_activation_per_h * occupancy(

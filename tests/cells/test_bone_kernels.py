@@ -100,7 +100,7 @@ def test_osteoclast_lifespans_follow_the_erlang_clock():
     14 d and coefficient of variation 1/2 (within 4 standard errors / 0.03)."""
     n, mean_h, stages = 2000, 14 * 24.0, 4
     nx, ny = 50, 40
-    x, y = np.divmod(np.arange(n), ny)
+    x, y = (c.astype(np.int32) for c in np.divmod(np.arange(n), ny))
     occupant = np.arange(n, dtype=np.int64).reshape(nx, ny)
     tissue = np.zeros((nx, ny), dtype=np.int8)
     zeros = np.zeros((nx, ny))
@@ -114,8 +114,8 @@ def test_osteoclast_lifespans_follow_the_erlang_clock():
     while alive.any():
         was_alive = alive.copy()
         kernels.osteoclast_fates(
-            rng.random(n), OSTEOCLAST, alive, cell_type, stage, stage_h, x.astype(np.int32),
-            y.astype(np.int32), occupant, tissue, zeros, zeros, 0.0, 0.0, 1.0, 1.0,
+            rng.random(n), OSTEOCLAST, alive, cell_type, stage, stage_h, x, y, occupant,
+            tissue, zeros, zeros, 0.0, 0.0, 1.0, 1.0,
             stages / mean_h, stages, 0.0, 1.0, 1.0, False, n,
         )
         hour += 1
