@@ -3,7 +3,7 @@ the OPG–RANKL binding equilibrium.
 
 Per species (concentration c in its unit; rates per second), on the lattice:
 
-    ∂c/∂t = ∇·(D_tissue ∇c) − λ·c − u·c − m·c/(c + K) + s + k_v·(c_blood − c)·[lumen]
+    ∂c/∂t = ∇·(D_tissue ∇c) − λ·c − u·c − m·c/(c + K) + s + P + k_v·(c_blood − c)·[lumen]
 
 - D_tissue: ``diffusion_um2_per_s`` × the voxel's tissue multiplier (marrow, mineralized bone,
   vessel lumen); λ = ln 2 / ``half_life_h``.
@@ -18,6 +18,8 @@ Per species (concentration c in its unit; rates per second), on the lattice:
   (zero-order when K = 0), linearized by Newton's method until the update is below
   :data:`CONSUMPTION_TOLERANCE` of the field's maximum.
 - Vessel-lumen voxels exchange with blood at ``vessel_exchange_rate_per_s`` k_v.
+- Every voxel gains ``external_production_per_h`` P (a source outside the model, e.g. Pivonka's
+  external RANKL).
 
 ``solver.mode: implicit`` takes ``substeps`` backward-Euler steps over the model step;
 ``quasi_steady`` jumps to the steady state of this step's sources (oxygen: seconds). Every solve
@@ -79,6 +81,8 @@ class SpeciesTransport:
     exchange_per_s: float
     blood_value: float
     background_consumption_per_s: float
+    production_per_s: float
+    """External production in every voxel, unit/s."""
     half_saturation: float
     rates: np.ndarray
     """``float64[n_types, n_stages, 3]``: secretion (unit/s), uptake (1/s), consumption
@@ -115,6 +119,7 @@ class SpeciesTransport:
             blood_value=spec.blood_value,
             background_consumption_per_s=spec.background_consumption_per_h
             * per_amount / units.SECONDS_PER_HOUR,
+            production_per_s=spec.external_production_per_h / units.SECONDS_PER_HOUR,
             half_saturation=spec.half_saturation,
             rates=rates,
         )
@@ -172,6 +177,7 @@ class Transport:
                 source += released / self.step_s
                 released[...] = 0.0
             loss += sp.decay_per_s
+            source += sp.production_per_s
             if sp.exchange_per_s > 0.0:
                 loss += sp.exchange_per_s * self._lumen
                 source += sp.exchange_per_s * sp.blood_value * self._lumen

@@ -386,6 +386,10 @@ class FieldSpecies(Strict):
         description="Consumption by each marrow voxel without an agent (its non-modelled marrow"
         " cell), amount per cell per hour (see the class note for amount units)."
     )
+    external_production_per_h: NonNegative = Field(
+        description="Production in every voxel by a source the model does not hold as cells"
+        " (Pivonka's external RANKL P_RANKL, an infusion), in `unit` per hour."
+    )
     half_saturation: NonNegative = Field(
         description="Michaelis-Menten constant of all consumption (cells and background), in"
         " `unit`; 0 makes consumption zero-order."

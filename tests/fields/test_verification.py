@@ -124,6 +124,34 @@ def test_well_mixed_step_response_has_time_constant_one_over_k(write_scenario):
     assert means[-1] / c_star == pytest.approx(1 - np.exp(-k_per_h * 4), rel=0.01)
 
 
+def test_external_production_follows_backward_euler_to_p_over_lambda(write_scenario):
+    """A uniform external production P with decay λ and nothing else: every voxel follows the
+    backward-Euler recursion c ← (c + P·Δt)/(1 + λ·Δt) exactly, towards P/λ (1000 pM/day of
+    RANKL, Pivonka's P_RANKL of REFERENCE target 41)."""
+    production_pM_per_h, half_life_h, substeps = 1000 / 24, 1.642, 4
+    path = write_scenario({
+        "domain": NO_VESSELS,
+        "fields": {"rankl": {
+            "initial_value": 10.0, "external_production_per_h": production_pM_per_h,
+            "half_life_h": half_life_h, "solver": {"substeps": substeps,
+                                                   "relative_tolerance": 1e-12},
+        }},
+        "cells": still_cells(),
+    })
+    model = MarrowModel.from_scenario(path)
+    decay_per_h = np.log(2) / half_life_h
+    dt_h = model.step_h / substeps
+    expected = 10.0
+    for _ in range(48):
+        model.step()
+        for _ in range(substeps):
+            expected = (expected + production_pM_per_h * dt_h) / (1 + decay_per_h * dt_h)
+        rankl = model.fields["rankl"]
+        assert rankl.min() == pytest.approx(expected, rel=1e-9)
+        assert rankl.max() == pytest.approx(expected, rel=1e-9)
+    assert expected == pytest.approx(production_pM_per_h / decay_per_h, rel=1e-6)
+
+
 # --------------------------------------------------------------------------- point source
 
 
