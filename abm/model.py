@@ -23,6 +23,7 @@ from abm.cells.placement import place_initial_cells
 from abm.cells.table import CELL_TYPE_CODE, CellTable
 from abm.fields.stack import FieldStack
 from abm.processes.bookkeeping import Bookkeeping
+from abm.processes.hypoxia import HifSensing
 from abm.processes.migration import RandomMigration
 from abm.processes.osteoblasts import Formation, OsteoblastFates
 from abm.processes.osteoclasts import OsteoclastFates, Resorption
@@ -79,6 +80,7 @@ class MarrowModel(mesa.Model):
         self._grid_agents: list[MarrowCell] = []
         self._grid_synced_step = -1
         self.register("transport", Transport(self))
+        self.register("sensing", HifSensing(self))
         self.register("decisions", CellTurnover(self))
         self.register("decisions", OsteoclastFates(self))
         self.register("decisions", OsteoblastFates(self))

@@ -1,6 +1,6 @@
-"""Lattice kernels for cell turnover (division, death), random-walk migration and the bone-cell
-lineages (osteoclast activation and resorption, osteoblast commitment, activation, formation,
-osteoid mineralization), and the tissue map's classification.
+"""Lattice kernels for cell turnover (division, death), random-walk migration, HIF-1α sensing,
+the bone-cell lineages (osteoclast activation and resorption, osteoblast commitment, activation,
+formation, osteoid mineralization), and the tissue map's classification.
 
 Both walk the cells serially in a random order drawn from ``model.rng`` by the caller, so a run is
 identical for any thread count. They live in one module because they share the neighbour helper
@@ -201,6 +201,17 @@ def occupancy(concentration, half_saturation, hill):
         return 0.0
     ratio = (concentration / half_saturation) ** hill
     return ratio / (1.0 + ratio)
+
+
+@njit(cache=True)
+def relax_hif(alive, x, y, n_slots, oxygen_mmHg, half_maximal_mmHg, hill, retained, hif):
+    """Move every living cell's HIF-1α activity (0–1) towards h = 1 − occupancy(pO2, P50, n) =
+    1 / (1 + (pO2/P50)^n) of the pO2 in its voxel, in place: hif ← h + (hif − h)·``retained``,
+    the exact step of dh/dt = (h − hif)/τ at constant pO2 (``retained`` = e^(−Δt/τ))."""
+    for s in range(n_slots):
+        if alive[s]:
+            target = 1.0 - occupancy(oxygen_mmHg[x[s], y[s]], half_maximal_mmHg, hill)
+            hif[s] = target + (hif[s] - target) * retained
 
 
 @njit(cache=True)

@@ -94,6 +94,13 @@ def occupancy(concentration, half_saturation, hill):
     return 1.0 / (1.0 + (half_saturation / concentration) ** hill)
 
 
+def relax_hif(alive, x, y, n_slots, oxygen_mmHg, half_maximal_mmHg, hill, retained, hif):
+    """Reference of :func:`abm.cells.kernels.relax_hif` (vectorized)."""
+    living = np.flatnonzero(alive[:n_slots])
+    target = 1.0 / (1.0 + (oxygen_mmHg[x[living], y[living]] / half_maximal_mmHg) ** hill)
+    hif[living] = target + (hif[living] - target) * retained
+
+
 def probability(rate_per_h, step_h):
     """Per-step probability of an event of rate ``rate_per_h``."""
     return 1.0 - math.exp(-rate_per_h * step_h)

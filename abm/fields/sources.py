@@ -1,7 +1,8 @@
 """Per-voxel source and loss terms of the field equations, computed from the cell table.
 
-Every living cell adds its type's rates to the voxel it occupies, in one pass over the table
-(:func:`deposit_cell_rates`); the transport process converts per-cell amounts to
+Every living cell adds its type's rates to the voxel it occupies, scaled by its HIF-1α activity
+where the type has a hypoxic gain, in one pass over the table (:func:`deposit_cell_rates`); the
+transport process converts per-cell amounts to
 concentrations with the voxel volume (:func:`abm.scenario.units.cell_amount_to_concentration`).
 The plain-numpy reference is :func:`deposit_cell_rates_reference`.
 """
@@ -13,11 +14,14 @@ from numba import njit
 
 
 @njit(cache=True)
-def deposit_cell_rates(alive, cell_type, stage, x, y, n_slots, rates, out):
-    """Add ``rates[type, stage, k]`` to ``out[k, x, y]`` for every living cell, in place.
+def deposit_cell_rates(alive, cell_type, stage, x, y, n_slots, rates, hif, hif_gain, out):
+    """Add ``rates[type, stage, k] × (1 + hif_gain[type, k] × hif[cell])`` to ``out[k, x, y]``
+    for every living cell, in place.
 
     ``rates``: ``float64[n_types, n_stages, n_terms]`` (a cell's rates depend on its type and
-    lineage stage); ``out``: ``float64[n_terms, nx, ny]``.
+    lineage stage); ``hif``: the cells' HIF-1α activity (0–1; read only where a gain is
+    non-zero, so it may be empty when all gains are 0); ``hif_gain``:
+    ``float64[n_types, n_terms]``; ``out``: ``float64[n_terms, nx, ny]``.
     """
     n_terms = rates.shape[2]
     for s in range(n_slots):
@@ -25,16 +29,22 @@ def deposit_cell_rates(alive, cell_type, stage, x, y, n_slots, rates, out):
             t = cell_type[s]
             g = stage[s]
             for k in range(n_terms):
-                out[k, x[s], y[s]] += rates[t, g, k]
+                rate = rates[t, g, k]
+                if hif_gain[t, k] != 0.0:
+                    rate *= 1.0 + hif_gain[t, k] * hif[s]
+                out[k, x[s], y[s]] += rate
 
 
-def deposit_cell_rates_reference(alive, cell_type, stage, x, y, n_slots, rates, out):
+def deposit_cell_rates_reference(alive, cell_type, stage, x, y, n_slots, rates, hif, hif_gain, out):
     """:func:`deposit_cell_rates` with ``np.add.at``."""
     living = np.flatnonzero(alive[:n_slots])
+    types = cell_type[living]
     for k in range(rates.shape[2]):
-        np.add.at(
-            out[k], (x[living], y[living]), rates[cell_type[living], stage[living], k]
-        )
+        gain = hif_gain[types, k]
+        factor = np.ones(len(living))
+        modulated = gain != 0.0
+        factor[modulated] += gain[modulated] * hif[living[modulated]]
+        np.add.at(out[k], (x[living], y[living]), rates[types, stage[living], k] * factor)
 
 
 def linearized_consumption(

@@ -8,7 +8,9 @@ Per species (concentration c in its unit; rates per second), on the lattice:
 - D_tissue: ``diffusion_um2_per_s`` × the voxel's tissue multiplier (marrow, mineralized bone,
   vessel lumen); λ = ln 2 / ``half_life_h``.
 - Cells (from the cell table, one numba pass): secretion s, first-order uptake u and maximal
-  consumption m of the cell's type, per-cell amounts spread over the voxel volume. Osteoblasts
+  consumption m of the cell's type, per-cell amounts spread over the voxel volume. Secretion
+  is × (1 + a_H·HIF) with the type's ``hif_secretion_gain`` a_H and the cell's HIF-1α activity
+  (:mod:`abm.processes.hypoxia`). Osteoblasts
   and osteoclasts secrete only in their active stage (:data:`SECRETING_STAGES`); every stage
   consumes and takes up.
 - Amounts released by other processes since the last step (TGF-β from resorbed matrix,
@@ -38,6 +40,7 @@ from abm.fields import binding
 from abm.fields.solver import EdgeConditions, FieldSolver, SolveReport
 from abm.fields.sources import deposit_cell_rates, linearized_consumption
 from abm.fields.stack import MARROW, VESSEL_LUMEN
+from abm.processes.hypoxia import HIF_COLUMN
 from abm.scenario import units
 from abm.scenario.schema import FREE_RANKL_LAYER, Boundary, FieldSpecies, Scenario
 
@@ -87,6 +90,9 @@ class SpeciesTransport:
     rates: np.ndarray
     """``float64[n_types, n_stages, 3]``: secretion (unit/s), uptake (1/s), consumption
     (unit/s) of a cell by type and lineage stage."""
+    hif_gain: np.ndarray
+    """``float64[n_types, 3]``: each term is × (1 + gain × the cell's HIF-1α activity); only
+    secretion has gains (``cells.<type>.hif_secretion_gain``)."""
 
     @classmethod
     def from_scenario(cls, name: str, spec: FieldSpecies, scenario: Scenario) -> SpeciesTransport:
@@ -97,12 +103,14 @@ class SpeciesTransport:
             spec.unit, domain.voxel_volume_um3, spec.solubility_uM_per_mmHg
         )
         rates = np.zeros((len(scenario.cells.items()), len(STAGES), 3))
+        hif_gain = np.zeros((len(scenario.cells.items()), 3))
         for cell_name, cell in scenario.cells.items():
             code = CELL_TYPE_CODE[cell_name]
             stages = list(SECRETING_STAGES.get(cell_name, range(len(STAGES))))
             rates[code, stages, SECRETION] = cell.secretion_per_h.get(name, 0.0) * per_amount
             rates[code, :, UPTAKE] = cell.uptake_rate_per_h.get(name, 0.0)
             rates[code, :, CONSUMPTION] = cell.consumption_per_h.get(name, 0.0) * per_amount
+            hif_gain[code, SECRETION] = cell.hif_secretion_gain.get(name, 0.0)
         rates /= units.SECONDS_PER_HOUR
         return cls(
             name=name,
@@ -122,6 +130,7 @@ class SpeciesTransport:
             production_per_s=spec.external_production_per_h / units.SECONDS_PER_HOUR,
             half_saturation=spec.half_saturation,
             rates=rates,
+            hif_gain=hif_gain,
         )
 
     @property
@@ -152,6 +161,7 @@ class Transport:
         self._terms = np.zeros((3, *scenario.domain.shape))
         self._tissue_version = -1
         self._lumen = np.zeros(scenario.domain.shape, dtype=bool)
+        self._no_hif = np.zeros(0)
         self.last_reports: dict[str, SolveReport] = {}
         self.last_newton_iterations: dict[str, int] = {}
 
@@ -167,9 +177,10 @@ class Transport:
         for sp in self.species:
             terms = self._terms
             terms[...] = 0.0
+            hif = table[HIF_COLUMN] if sp.hif_gain.any() else self._no_hif
             deposit_cell_rates(
                 table["alive"], table["cell_type"], table["stage"], table["x"], table["y"],
-                table.n_slots, sp.rates, terms,
+                table.n_slots, sp.rates, hif, sp.hif_gain, terms,
             )
             source, loss, consumption = terms[SECRETION], terms[UPTAKE], terms[CONSUMPTION]
             released = fields.released.get(sp.name)

@@ -485,8 +485,15 @@ class CellType(Strict):
         default_factory=dict,
         description="First-order uptake by species, 1/h, of the concentration in the cell's voxel.",
     )
+    hif_secretion_gain: dict[str, NonNegative] = Field(
+        default_factory=dict,
+        description="Hypoxic gain of secretion by species (dimensionless a_H): the cell secretes"
+        " secretion_per_h x (1 + a_H x HIF), HIF its HIF-1α activity 0-1 (`hypoxia`).",
+    )
 
-    @field_validator("secretion_per_h", "consumption_per_h", "uptake_rate_per_h")
+    @field_validator(
+        "secretion_per_h", "consumption_per_h", "uptake_rate_per_h", "hif_secretion_gain"
+    )
     @classmethod
     def _known_species(cls, rates: dict[str, float]) -> dict[str, float]:
         _require_known(rates, FIELD_SPECIES, "species")
@@ -516,6 +523,22 @@ class Binding(Strict):
     opg_rankl_dissociation_constant_pM: Positive = Field(
         description="Kd of the OPG-RANKL complex, pM; the `opg` and `rankl` fields hold totals"
         " and free RANKL follows from the binding quadratic."
+    )
+
+
+# --------------------------------------------------------------------------- hypoxia
+
+
+class Hypoxia(Strict):
+    """HIF-1α activity of every cell: it relaxes towards a Hill function of the pO2 in the cell's
+    voxel, h(pO2) = 1 / (1 + (pO2 / P50)^n), with a first-order time constant (REFERENCE 2.2)."""
+
+    hif_half_maximal_pO2_mmHg: Positive = Field(
+        description="pO2 of half-maximal HIF-1 activity P50, mmHg."
+    )
+    hif_hill_coefficient: Positive = Field(description="Hill coefficient n of HIF vs pO2.")
+    hif_relaxation_time_h: Positive = Field(
+        description="Time constant of HIF-1α accumulation and decay towards h(pO2), hours."
     )
 
 
@@ -681,6 +704,7 @@ class Scenario(Strict):
     fields: Fields
     cells: Cells
     binding: Binding
+    hypoxia: Hypoxia
     bone: BoneRemodelling
     systemic: Systemic
     interventions: list[dict[str, object]] = Field(

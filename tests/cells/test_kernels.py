@@ -490,3 +490,39 @@ def test_mean_squared_displacement_matches_motility():
     assert (ux**2).mean() == pytest.approx((uy**2).mean(), rel=0.08)
     assert abs(ux.mean()) < 4 * ux.std() / np.sqrt(walkers)
     assert abs(uy.mean()) < 4 * uy.std() / np.sqrt(walkers)
+
+
+# ----------------------------------------------------------------------------- HIF sensing
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**16), n=st.integers(0, 200), hill=st.sampled_from([1.0, 2.0, 3.5]))
+def test_relax_hif_matches_reference(seed, n, hill):
+    rng = np.random.default_rng(seed)
+    oxygen = rng.uniform(0.0, 60.0, (9, 7))
+    oxygen[0, 0] = 0.0  # anoxic voxel: h = 1
+    alive = rng.random(n + 3) < 0.8  # rows past n_slots are ignored
+    x = rng.integers(0, 9, n + 3).astype(np.int32)
+    y = rng.integers(0, 7, n + 3).astype(np.int32)
+    start = rng.random(n + 3)
+    got, want = start.copy(), start.copy()
+    kernels.relax_hif(alive, x, y, n, oxygen, 13.0, hill, 0.78, got)
+    reference.relax_hif(alive, x, y, n, oxygen, 13.0, hill, 0.78, want)
+    np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-15)
+    untouched = np.ones(n + 3, dtype=bool)
+    untouched[:n] = ~alive[:n]
+    assert np.array_equal(got[untouched], start[untouched])
+
+
+def test_relax_hif_is_the_exact_exponential_approach_to_the_hill_value():
+    """At constant pO2, HIF after k steps is h·(1 − e^(−kΔt/τ)) from 0, with h = 1/2 at P50 and
+    h = 1/(1 + 2^n) at twice P50."""
+    p50, hill, step_h, tau_h = 13.0, 3.0, 1.0, 4.0
+    oxygen = np.array([[p50, 2 * p50, 0.0]])
+    x, y = np.zeros(3, np.int32), np.arange(3, dtype=np.int32)
+    hif = np.zeros(3)
+    for k in range(1, 13):
+        kernels.relax_hif(np.ones(3, bool), x, y, 3, oxygen, p50, hill,
+                          np.exp(-step_h / tau_h), hif)
+        approach = 1 - np.exp(-k * step_h / tau_h)
+        np.testing.assert_allclose(hif, np.array([0.5, 1 / 9, 1.0]) * approach, rtol=1e-12)

@@ -24,10 +24,29 @@ def test_deposit_matches_reference(seed, n):
     y = rng.integers(0, shape[1], n + 5).astype(np.int32)
     stage = rng.integers(0, 3, n + 5).astype(np.int8)
     rates = rng.uniform(0, 1, (5, 3, 3))
+    hif = rng.random(n + 5)
+    hif_gain = rng.uniform(0, 5, (5, 3)) * (rng.random((5, 3)) < 0.5)  # some types unmodulated
     got, want = np.zeros((3, *shape)), np.zeros((3, *shape))
-    deposit_cell_rates(alive, cell_type, stage, x, y, n, rates, got)
-    deposit_cell_rates_reference(alive, cell_type, stage, x, y, n, rates, want)
+    deposit_cell_rates(alive, cell_type, stage, x, y, n, rates, hif, hif_gain, got)
+    deposit_cell_rates_reference(alive, cell_type, stage, x, y, n, rates, hif, hif_gain, want)
     np.testing.assert_allclose(got, want, rtol=1e-13)
+
+
+def test_deposit_scales_a_cell_by_one_plus_gain_times_hif():
+    """One cell: secretion × (1 + a_H·HIF), the unmodulated terms unchanged; with all gains 0
+    the HIF array is never read (it may be empty)."""
+    one = np.array([True]), np.array([2], np.int8), np.array([1], np.int8)
+    at = np.array([3], np.int32), np.array([4], np.int32)
+    rates = np.zeros((5, 3, 3))
+    rates[2, 1] = [2.0, 0.5, 7.0]
+    hif_gain = np.zeros((5, 3))
+    hif_gain[2, 0] = 4.0
+    out = np.zeros((3, 6, 6))
+    deposit_cell_rates(*one, *at, 1, rates, np.array([0.25]), hif_gain, out)
+    assert out[:, 3, 4].tolist() == [2.0 * (1 + 4.0 * 0.25), 0.5, 7.0]
+    unmodulated = np.zeros((3, 6, 6))
+    deposit_cell_rates(*one, *at, 1, rates, np.zeros(0), np.zeros((5, 3)), unmodulated)
+    assert unmodulated[:, 3, 4].tolist() == [2.0, 0.5, 7.0]
 
 
 def test_linearized_consumption_is_exact_at_the_expansion_point_and_tangent():

@@ -28,6 +28,7 @@ def still_cells(**counts):
             "death_rate_per_day": 0,
             "random_motility_um2_per_h": 0,
             "secretion_per_h": {"vegf": 0},
+            "hif_secretion_gain": {"vegf": 0},
         }
         for name in (
             "plasma_cell", "stromal_cell", "osteoblast", "osteoclast", "endothelial_cell"
@@ -51,8 +52,8 @@ def test_mass_balance_no_decay_closed_edges(write_scenario):
             "half_life_h": None, "boundary": closed, "vessel_exchange_rate_per_s": 0,
             "solver": {"relative_tolerance": 1e-12},
         }},
-        "cells": {  # moving, dividing, dying plasma cells are the only source
-            "plasma_cell": {"secretion_per_h": {"vegf": 3e-4}},
+        "cells": {  # moving, dividing, dying plasma cells are the only source (HIF-independent)
+            "plasma_cell": {"secretion_per_h": {"vegf": 3e-4}, "hif_secretion_gain": {"vegf": 0}},
             "stromal_cell": {"secretion_per_h": {"vegf": 0}},
         },
     })

@@ -25,7 +25,7 @@ def test_readouts_of_the_initial_model(make_model):
     ]
     expected_keys += [f"{FREE_RANKL_LAYER}_{stat}" for stat in ("mean", "min", "max")]
     expected_keys += [
-        "osteoclasts_entered_total", "osteoclasts_activated_total",
+        "hif_mean", "osteoclasts_entered_total", "osteoclasts_activated_total",
         "osteoblasts_committed_total", "osteoblasts_activated_total",
         "bone_resorbed_total_voxels", "bone_formed_total_voxels", "osteocytes_total",
     ]

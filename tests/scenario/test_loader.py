@@ -33,6 +33,7 @@ SECTIONS = (
     "time",
     "fields",
     "binding",
+    "hypoxia",
     "bone",
     "cells",
     "systemic",
