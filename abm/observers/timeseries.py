@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from abm.cells.table import CELL_TYPE_CODE, STAGES
+from abm.fields.stack import MARROW, VESSEL_LUMEN
 from abm.scenario.schema import BONE_LAYER, CELL_TYPES, OSTEOID_LAYER, VESSEL_LAYER
+from abm.vessels.morphometry import microvessel_density_per_mm2
 
 if TYPE_CHECKING:
     from abm.model import MarrowModel
@@ -26,7 +28,9 @@ def readouts(model: MarrowModel) -> dict[str, float | int]:
     (cumulative resorption, formation, ...).
 
     Column names carry units: ``time_h``, ``n_<cell type>`` (cells), ``<field>_mean`` etc. in the
-    field's scenario unit, ``bone_volume_fraction`` (BV/TV: mineral + osteoid, 0–1).
+    field's scenario unit, ``bone_volume_fraction`` (BV/TV: mineral + osteoid, 0–1),
+    ``microvessel_density_per_mm2`` (vessel profiles per mm² of section) and
+    ``hypoxic_marrow_fraction`` (marrow voxels whose pO2 is below the HIF half-maximum).
     """
     row: dict[str, float | int] = {
         "step": model.steps,
@@ -53,10 +57,19 @@ def readouts(model: MarrowModel) -> dict[str, float | int]:
             row["osteoid_volume_fraction"] = float(data.mean())
         elif name == VESSEL_LAYER:
             row["vessel_area_fraction"] = float(data.mean())
+            row["microvessel_density_per_mm2"] = microvessel_density_per_mm2(
+                model.fields.tissue == VESSEL_LUMEN, model.config.domain.voxel_um,
+                model.config.domain.boundary == "periodic",
+            )
         else:
             row[f"{name}_mean"] = float(data.mean())
             row[f"{name}_min"] = float(data.min())
             row[f"{name}_max"] = float(data.max())
+    marrow_pO2_mmHg = model.fields["oxygen"][model.fields.tissue == MARROW]
+    hif_half_maximal = model.config.hypoxia.hif_half_maximal_pO2_mmHg
+    row["hypoxic_marrow_fraction"] = (
+        float(np.mean(marrow_pO2_mmHg < hif_half_maximal)) if marrow_pO2_mmHg.size else 0.0
+    )
     for process in model.processes():
         if hasattr(process, "readouts"):
             row.update(process.readouts())

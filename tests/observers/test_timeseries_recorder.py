@@ -21,9 +21,10 @@ def test_readouts_of_the_initial_model(make_model):
         expected_keys += [f"{name}_mean", f"{name}_min", f"{name}_max"]
     expected_keys += [
         "bone_volume_fraction", "mineral_volume_fraction", "osteoid_volume_fraction",
-        "vessel_area_fraction",
+        "vessel_area_fraction", "microvessel_density_per_mm2",
     ]
     expected_keys += [f"{FREE_RANKL_LAYER}_{stat}" for stat in ("mean", "min", "max")]
+    expected_keys += ["hypoxic_marrow_fraction"]
     expected_keys += [
         "hif_mean", "osteoclasts_entered_total", "osteoclasts_activated_total",
         "osteoblasts_committed_total", "osteoblasts_activated_total",

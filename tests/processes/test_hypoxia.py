@@ -9,6 +9,7 @@ import pytest
 
 from abm.cells.table import CELL_TYPE_CODE
 from abm.model import MarrowModel
+from abm.observers.timeseries import readouts
 from abm.processes.hypoxia import HIF_COLUMN
 
 SHAPE = (60, 30)
@@ -83,6 +84,12 @@ def test_avascular_half_turns_hypoxic_and_its_hif_rises(runs):
     assert o2_right < 5.0 and o2_left > 13.0  # HIF half-maximal at 13 mmHg
     assert hif_right > 0.95 and hif_left < 0.4
     assert hif_control[1] < 0.4  # the same half with its vessels
+    # the time-series readouts: 9 and 18 vessel profiles on 0.18 mm²; the hypoxic half
+    hypoxic, mvd = ({key: readouts(runs[key, 4.0])[name] for key in ("left", "whole")}
+                    for name in ("hypoxic_marrow_fraction", "microvessel_density_per_mm2"))
+    print(f"hypoxic marrow fraction {hypoxic}; MVD {mvd} /mm²")
+    assert mvd == {"left": pytest.approx(50.0), "whole": pytest.approx(100.0)}
+    assert 0.4 < hypoxic["left"] < 0.75 and hypoxic["whole"] < 0.05
 
 
 def test_removing_vessels_raises_vegf_secretion_only_through_hif(runs):
