@@ -55,15 +55,15 @@ def test_from_scenario_builds_the_tiny_model(make_model, tiny_scenario, load):
     assert np.all(model.fields.tissue[xs, ys] == MARROW)
     assert model.schedule_summary() == {
         "transport": ["transport"],
-        "sensing": ["hif_sensing"],
+        "sensing": ["hif_sensing", "vessel_permeability"],
         "decisions": ["cell_turnover", "osteoclast_fates", "osteoblast_fates"],
         "actions": ["random_migration", "resorption", "formation"],
         "bookkeeping": ["bookkeeping"],
         "observers": [],
     }
     assert [p.name for p in model.processes()] == [
-        "transport", "hif_sensing", "cell_turnover", "osteoclast_fates", "osteoblast_fates",
-        "random_migration", "resorption", "formation", "bookkeeping",
+        "transport", "hif_sensing", "vessel_permeability", "cell_turnover", "osteoclast_fates",
+        "osteoblast_fates", "random_migration", "resorption", "formation", "bookkeeping",
     ]
     assert "mother_id" in model.cells.columns
 
@@ -123,11 +123,13 @@ def test_phases_run_in_order(make_model):
     assert summary["decisions"] == [
         "cell_turnover", "osteoclast_fates", "osteoblast_fates", "rec_decisions"
     ]
-    assert summary["sensing"] == ["hif_sensing", "rec_sensing", "rec_sensing_2"]
+    assert summary["sensing"] == [
+        "hif_sensing", "vessel_permeability", "rec_sensing", "rec_sensing_2"
+    ]
     assert summary["transport"] == ["transport", "rec_transport"]
     assert [p.name for p in model.processes()] == [
-        "transport", "rec_transport", "hif_sensing", "rec_sensing", "rec_sensing_2",
-        "cell_turnover",
+        "transport", "rec_transport", "hif_sensing", "vessel_permeability", "rec_sensing",
+        "rec_sensing_2", "cell_turnover",
         "osteoclast_fates", "osteoblast_fates", "rec_decisions", "random_migration",
         "resorption", "formation", "rec_actions", "bookkeeping", "rec_bookkeeping",
         "rec_observers",

@@ -283,7 +283,7 @@ def test_manifest_schedule_lists_every_process(straight_run):
     manifest = RunDirectory.open(straight_run).read_manifest()
     assert manifest["schedule"] == {
         "transport": ["transport"],
-        "sensing": ["hif_sensing"],
+        "sensing": ["hif_sensing", "vessel_permeability"],
         "decisions": ["cell_turnover", "osteoclast_fates", "osteoblast_fates"],
         "actions": ["random_migration", "resorption", "formation"],
         "bookkeeping": ["bookkeeping"],

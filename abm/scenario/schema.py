@@ -542,9 +542,45 @@ class Hypoxia(Strict):
     )
 
 
-# --------------------------------------------------------------------------- bone remodelling
+# --------------------------------------------------------------------------- vessel permeability
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class VesselPermeability(Strict):
+    """Starling filtration across the vessel wall, with a hydraulic conductivity raised by VEGF
+    through VEGFR2 occupancy (REFERENCE 1.7, 2.6 rule 2c, 2.8):
+    Jv/S = Lp0 · (1 + (F − 1) · V/(V + K_V)) · [(Pc − Pi) − σ (πc − πi)]."""
+
+    baseline_conductivity_um_per_s_per_mmHg: NonNegative = Field(
+        description="Hydraulic conductivity Lp0 of the wall without VEGF, µm/(s·mmHg)."
+    )
+    vegf_max_conductivity_fold: Annotated[float, Field(ge=1.0)] = Field(
+        description="Lp/Lp0 at full VEGFR2 occupancy (F)."
+    )
+    vegfr2_half_occupancy_pg_per_mL: Positive = Field(
+        description="VEGF of half-maximal VEGFR2 occupancy K_V, pg/mL."
+    )
+    capillary_pressure_mmHg: float = Field(description="Capillary hydrostatic pressure Pc.")
+    interstitial_pressure_mmHg: float = Field(description="Interstitial hydrostatic pressure Pi.")
+    plasma_oncotic_pressure_mmHg: NonNegative = Field(description="Plasma oncotic pressure πc.")
+    interstitial_oncotic_pressure_mmHg: NonNegative = Field(
+        description="Interstitial oncotic pressure πi."
+    )
+    reflection_coefficient: Fraction = Field(
+        description="Protein reflection coefficient σ (unchanged by VEGF, Bates 1998)."
+    )
+
+    @property
+    def net_filtration_pressure_mmHg(self) -> float:
+        """(Pc − Pi) − σ (πc − πi), mmHg."""
+        return (self.capillary_pressure_mmHg - self.interstitial_pressure_mmHg) - (
+            self.reflection_coefficient
+            * (self.plasma_oncotic_pressure_mmHg - self.interstitial_oncotic_pressure_mmHg)
+        )
+
+
+# --------------------------------------------------------------------------- bone remodelling
 
 
 class OsteoclastLineage(Strict):
@@ -705,6 +741,7 @@ class Scenario(Strict):
     cells: Cells
     binding: Binding
     hypoxia: Hypoxia
+    permeability: VesselPermeability
     bone: BoneRemodelling
     systemic: Systemic
     interventions: list[dict[str, object]] = Field(

@@ -26,7 +26,9 @@ def test_readouts_of_the_initial_model(make_model):
     expected_keys += [f"{FREE_RANKL_LAYER}_{stat}" for stat in ("mean", "min", "max")]
     expected_keys += ["hypoxic_marrow_fraction"]
     expected_keys += [
-        "hif_mean", "osteoclasts_entered_total", "osteoclasts_activated_total",
+        "hif_mean", "vessel_conductivity_fold_mean", "capillary_filtration_um_per_s",
+        "capillary_filtration_uL_per_h_per_mm3",
+        "osteoclasts_entered_total", "osteoclasts_activated_total",
         "osteoblasts_committed_total", "osteoblasts_activated_total",
         "bone_resorbed_total_voxels", "bone_formed_total_voxels", "osteocytes_total",
     ]

@@ -34,6 +34,7 @@ SECTIONS = (
     "fields",
     "binding",
     "hypoxia",
+    "permeability",
     "bone",
     "cells",
     "systemic",
