@@ -1,6 +1,7 @@
 """Lattice kernels for cell turnover (division, death), random-walk migration, HIF-1α sensing,
-the bone-cell lineages (osteoclast activation and resorption, osteoblast commitment, activation,
-formation, osteoid mineralization), and the tissue map's classification.
+vessel-wall conductivity, the bone-cell lineages (osteoclast activation and resorption,
+osteoblast commitment, activation, formation, osteoid mineralization), and the tissue map's
+classification.
 
 Both walk the cells serially in a random order drawn from ``model.rng`` by the caller, so a run is
 identical for any thread count. They live in one module because they share the neighbour helper
@@ -22,8 +23,8 @@ from numba.extending import intrinsic
 
 from abm.cells.table import ACTIVE, LINING, PRECURSOR
 
-BONE, LUMEN = 1, 2
-"""Tissue codes of mineralized bone and vessel lumen (:mod:`abm.fields.stack`)."""
+MARROW, BONE, LUMEN = 0, 1, 2
+"""Tissue codes of marrow, mineralized bone and vessel lumen (:mod:`abm.fields.stack`)."""
 
 FULL_TOLERANCE = 1e-9
 """A voxel whose matrix fraction is within this of 1 is full."""
@@ -212,6 +213,28 @@ def relax_hif(alive, x, y, n_slots, oxygen_mmHg, half_maximal_mmHg, hill, retain
         if alive[s]:
             target = 1.0 - occupancy(oxygen_mmHg[x[s], y[s]], half_maximal_mmHg, hill)
             hif[s] = target + (hif[s] - target) * retained
+
+
+@njit(cache=True)
+def wall_conductivity_fold(tissue, vegf, half_occupancy, max_fold, periodic):
+    """``(faces, fold_sum)``: the number of vessel-wall faces (sides shared by a lumen voxel and a
+    marrow voxel) and the sum over them of the wall's hydraulic conductivity relative to its
+    baseline, Lp/Lp0 = 1 + (max_fold − 1) · occupancy(V, half_occupancy, 1), V the VEGF of the
+    face's marrow voxel (VEGFR2 occupancy on the abluminal side)."""
+    nx, ny = tissue.shape
+    faces = 0
+    fold_sum = 0.0
+    for i in range(nx):
+        for j in range(ny):
+            if tissue[i, j] != LUMEN:
+                continue
+            for direction in range(4):
+                ti, tj = neighbour(i, j, direction, nx, ny, periodic)
+                if ti >= 0 and tissue[ti, tj] == MARROW:
+                    faces += 1
+                    vegfr2 = occupancy(vegf[ti, tj], half_occupancy, 1.0)
+                    fold_sum += 1.0 + (max_fold - 1.0) * vegfr2
+    return faces, fold_sum
 
 
 @njit(cache=True)

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from abm.cells.kernels import BONE, DX, DY, FULL_TOLERANCE, LUMEN
+from abm.cells.kernels import BONE, DX, DY, FULL_TOLERANCE, LUMEN, MARROW
 from abm.cells.table import ACTIVE, LINING, PRECURSOR
 
 
@@ -99,6 +99,19 @@ def relax_hif(alive, x, y, n_slots, oxygen_mmHg, half_maximal_mmHg, hill, retain
     living = np.flatnonzero(alive[:n_slots])
     target = 1.0 / (1.0 + (oxygen_mmHg[x[living], y[living]] / half_maximal_mmHg) ** hill)
     hif[living] = target + (hif[living] - target) * retained
+
+
+def wall_conductivity_fold(tissue, vegf, half_occupancy, max_fold, periodic):
+    """Reference of :func:`abm.cells.kernels.wall_conductivity_fold`."""
+    nx, ny = tissue.shape
+    faces, fold_sum = 0, 0.0
+    for i, j in zip(*np.nonzero(tissue == LUMEN), strict=True):
+        for direction in range(4):
+            ti, tj = neighbour(i, j, direction, nx, ny, periodic)
+            if ti >= 0 and tissue[ti, tj] == MARROW:
+                faces += 1
+                fold_sum += 1.0 + (max_fold - 1.0) * occupancy(vegf[ti, tj], half_occupancy, 1.0)
+    return faces, fold_sum
 
 
 def probability(rate_per_h, step_h):

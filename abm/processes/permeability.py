@@ -1,8 +1,9 @@
 """Vessel permeability: Starling filtration across the vessel wall, raised by VEGF.
 
-Sensing phase. Each step reads the VEGF next to every lumen–marrow wall face
-(:mod:`abm.vessels.permeability`) and gives the section's filtration at constant Starling
-pressures (``permeability``, REFERENCE 2.8):
+Sensing phase. Each step reads the VEGF next to every lumen–marrow wall face (a face is
+voxel_um × voxel_um of wall: the section is one voxel deep; kernel
+:func:`abm.cells.kernels.wall_conductivity_fold`) and gives the section's filtration at
+constant Starling pressures (``permeability``, REFERENCE 2.8):
 
     Jv/S = Lp0 · (1 + (F − 1) · V/(V + K_V)) · [(Pc − Pi) − σ (πc − πi)]
 
@@ -15,8 +16,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from abm.cells import kernels
 from abm.scenario import units
-from abm.vessels.permeability import wall_conductivity_fold
 
 if TYPE_CHECKING:
     from abm.model import MarrowModel
@@ -41,13 +42,13 @@ class VesselPermeability:
         self.net_pressure_mmHg = rules.net_filtration_pressure_mmHg
         self.periodic = domain.boundary == "periodic"
         self.section_depth_um = domain.voxel_um
-        self.n_voxels = domain.shape[0] * domain.shape[1]
+        self.n_voxels = model.config.n_voxels
         self.wall_faces = 0
         self.conductivity_fold_mean = 0.0
 
     def step(self, model: MarrowModel) -> None:
         """Sum Lp/Lp0 over the wall faces at this step's VEGF."""
-        self.wall_faces, fold_sum = wall_conductivity_fold(
+        self.wall_faces, fold_sum = kernels.wall_conductivity_fold(
             model.fields.tissue, model.fields["vegf"], self.half_occupancy, self.max_fold,
             self.periodic,
         )

@@ -8,13 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from abm.cells import reference
+from abm.cells.kernels import wall_conductivity_fold
 from abm.fields.stack import MARROW, MINERALIZED_BONE, VESSEL_LUMEN
 from abm.model import MarrowModel
 from abm.processes.permeability import VesselPermeability
-from abm.vessels.permeability import (
-    wall_conductivity_fold,
-    wall_conductivity_fold_reference,
-)
 
 
 @settings(max_examples=60, deadline=None)
@@ -25,7 +23,7 @@ def test_kernel_matches_reference(seed, nx, ny, periodic):
     tissue = rng.choice([MARROW, MINERALIZED_BONE, VESSEL_LUMEN], (nx, ny)).astype(np.int8)
     vegf = rng.uniform(0.0, 5e4, (nx, ny))
     faces, fold_sum = wall_conductivity_fold(tissue, vegf, 12800.0, 6.0, periodic)
-    want_faces, want_sum = wall_conductivity_fold_reference(tissue, vegf, 12800.0, 6.0, periodic)
+    want_faces, want_sum = reference.wall_conductivity_fold(tissue, vegf, 12800.0, 6.0, periodic)
     assert faces == want_faces
     assert fold_sum == pytest.approx(want_sum, rel=1e-12, abs=1e-12)
 
