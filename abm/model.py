@@ -22,6 +22,7 @@ from abm.cells.agents import AGENT_CLASSES, MarrowCell
 from abm.cells.placement import place_initial_cells
 from abm.cells.table import CELL_TYPE_CODE, CellTable
 from abm.fields.stack import FieldStack
+from abm.processes.angiogenesis import EndothelialFates, SproutGrowth, TypeHSignalling
 from abm.processes.bookkeeping import Bookkeeping
 from abm.processes.hypoxia import HifSensing
 from abm.processes.migration import RandomMigration
@@ -83,12 +84,15 @@ class MarrowModel(mesa.Model):
         self.register("transport", Transport(self))
         self.register("sensing", HifSensing(self))
         self.register("sensing", VesselPermeability(self))
+        self.register("sensing", TypeHSignalling(self))
         self.register("decisions", CellTurnover(self))
         self.register("decisions", OsteoclastFates(self))
         self.register("decisions", OsteoblastFates(self))
+        self.register("decisions", EndothelialFates(self))
         self.register("actions", RandomMigration(self))
         self.register("actions", Resorption(self))
         self.register("actions", Formation(self))
+        self.register("actions", SproutGrowth(self))
         self.register("bookkeeping", Bookkeeping())
         if _place_initial_cells:
             place_initial_cells(self.cells, self.fields.tissue, scenario, self.rng)

@@ -60,6 +60,7 @@ from pathlib import Path
 import mesa
 import numpy as np
 from mesa.discrete_space import CellAgent, OrthogonalVonNeumannGrid
+from model_costs import print_costs, process_costs, scaled_model
 
 from abm.bone.geometry import MINERALIZED_FRACTION
 from abm.bone.trabeculae import trabecular_network
@@ -403,37 +404,14 @@ def print_resorption_table(samples: dict[str, list[float]], n: int) -> None:
 
 def full_model(size: int, warmup: int, steps: int) -> None:
     """Per-step cost of every process of ``MarrowModel`` at ``size``² (healthy densities)."""
-    from abm.model import MarrowModel
     from abm.scenario.schema import BONE_LAYER, OSTEOID_LAYER, VESSEL_LAYER
     from abm.vessels.geometry import LUMEN_FRACTION
 
-    base = load_scenario(SCENARIO).scenario
-    area_factor = (size * base.domain.voxel_um) ** 2 / (base.domain.size_um[0]
-                                                       * base.domain.size_um[1])
-    side_um = size * base.domain.voxel_um
-    overrides = [f"domain.size_um=[{side_um:g}, {side_um:g}]"] + [
-        f"cells.{name}.initial_count={round(spec.initial_count * area_factor)}"
-        for name, spec in base.cells.items()
-    ]
-    print(f"\nFull model: {SCENARIO.name} at {size}² ({', '.join(overrides)})", flush=True)
-    start = time.perf_counter()
-    model = MarrowModel.from_scenario(SCENARIO, overrides)
-    print(f"  built in {time.perf_counter() - start:.1f} s; {warmup} warm-up steps ...",
-          flush=True)
-    processes = model.processes()
-    formation = next(p for p in processes if p.name == "formation")
-    for _ in range(warmup):
-        for process in processes:
-            process.step(model)
-        model.steps += 1
-    samples: dict[str, list[float]] = {p.name: [] for p in processes}
-    extra = {"  formation: mineralize": []}
-    for _ in range(steps):
-        for process in processes:
-            start = time.perf_counter()
-            process.step(model)
-            samples[process.name].append(time.perf_counter() - start)
-        model.steps += 1
+    model = scaled_model(SCENARIO, size)
+    formation = next(p for p in model.processes() if p.name == "formation")
+
+    def mineralize(model) -> float:
+        """Seconds of the full-lattice pass inside formation, on copies of the layers."""
         fields = model.fields
         mineral, osteoid = fields[BONE_LAYER].copy(), fields[OSTEOID_LAYER].copy()
         tissue = fields.tissue.copy()
@@ -442,7 +420,9 @@ def full_model(size: int, warmup: int, steps: int) -> None:
             mineral, osteoid, fields[VESSEL_LAYER], tissue, formation.mineralized_per_step,
             MINERALIZED_FRACTION, LUMEN_FRACTION,
         )
-        extra["  formation: mineralize"].append(time.perf_counter() - start)
+        return time.perf_counter() - start
+
+    samples = process_costs(model, warmup, steps, {"  formation: mineralize": mineralize})
     counts = model.cells.count_by_type()
     stage = model.cells["stage"][model.cells["alive"]]
     types = model.cells["cell_type"][model.cells["alive"]]
@@ -452,19 +432,7 @@ def full_model(size: int, warmup: int, steps: int) -> None:
     )
     print(f"  after the run: {model.cells.n_slots} slots, {bone_cells}, "
           f"stromal_cell {counts[CELL_TYPE_CODE['stromal_cell']]}")
-    medians = {name: statistics.median(v) for name, v in (samples | extra).items()}
-    transport = medians["transport"]
-    print(f"\nPer-step cost at {size}² (median of {steps} steps after {warmup} warm-up)")
-    print(f"{'process':28}{'ms/step':>10}{'mean ms':>10}{'/ transport':>13}")
-    for name, values in (samples | extra).items():
-        tag = " *" if name in BONE_PROCESSES else ""
-        print(f"{name + tag:28}{medians[name] * 1e3:>10.3f}"
-              f"{statistics.fmean(values) * 1e3:>10.3f}{medians[name] / transport:>12.2%}")
-    bone_steps = [sum(samples[name][k] for name in BONE_PROCESSES) for k in range(steps)]
-    bone = statistics.median(bone_steps)
-    print(f"{'bone processes (*) together':28}{bone * 1e3:>10.3f}"
-          f"{statistics.fmean(bone_steps) * 1e3:>10.3f}{bone / transport:>12.2%}")
-    print(f"transport / bone processes: {transport / bone:.0f}x")
+    print_costs(samples, size, warmup, BONE_PROCESSES, "bone processes")
 
 
 # --------------------------------------------------------------------------- main

@@ -7,6 +7,7 @@ import pytest
 from mesa.discrete_space import OrthogonalMooreGrid
 
 from abm.cells.agents import PlasmaCell, StromalCell
+from abm.cells.table import CELL_TYPE_CODE
 from abm.fields.stack import MARROW, VESSEL_LUMEN
 from abm.model import PHASES, MarrowModel
 from abm.scenario import BONE_LAYER, FIELD_SPECIES
@@ -35,7 +36,9 @@ def test_from_scenario_builds_the_tiny_model(make_model, tiny_scenario, load):
     assert model.step_h == 1.0
     assert model.steps == 0 and model.time_h == 0.0
     assert model.cells.shape == (30, 30)
-    np.testing.assert_array_equal(model.cells.count_by_type(), [150, 100, 0, 0, 0])
+    # one endothelial cell lines every lumen voxel of base.yaml's procedural vessels
+    n_lumen = int(np.count_nonzero(model.fields.tissue == VESSEL_LUMEN))
+    np.testing.assert_array_equal(model.cells.count_by_type(), [150, 100, 0, 0, n_lumen])
     assert model.fields.names == [
         *FIELD_SPECIES, BONE_LAYER, OSTEOID_LAYER, VESSEL_LAYER, FREE_RANKL_LAYER
     ]
@@ -52,18 +55,20 @@ def test_from_scenario_builds_the_tiny_model(make_model, tiny_scenario, load):
     np.testing.assert_array_equal(model.fields.tissue == MARROW, lumen == 0.0)
     living = model.cells.living_slots()
     xs, ys = model.cells["x"][living], model.cells["y"][living]
-    assert np.all(model.fields.tissue[xs, ys] == MARROW)
+    endothelial = model.cells["cell_type"][living] == CELL_TYPE_CODE["endothelial_cell"]
+    assert np.all(model.fields.tissue[xs, ys] == np.where(endothelial, VESSEL_LUMEN, MARROW))
     assert model.schedule_summary() == {
         "transport": ["transport"],
-        "sensing": ["hif_sensing", "vessel_permeability"],
-        "decisions": ["cell_turnover", "osteoclast_fates", "osteoblast_fates"],
-        "actions": ["random_migration", "resorption", "formation"],
+        "sensing": ["hif_sensing", "vessel_permeability", "type_h_signalling"],
+        "decisions": ["cell_turnover", "osteoclast_fates", "osteoblast_fates", "endothelial_fates"],
+        "actions": ["random_migration", "resorption", "formation", "sprout_growth"],
         "bookkeeping": ["bookkeeping"],
         "observers": [],
     }
     assert [p.name for p in model.processes()] == [
-        "transport", "hif_sensing", "vessel_permeability", "cell_turnover", "osteoclast_fates",
-        "osteoblast_fates", "random_migration", "resorption", "formation", "bookkeeping",
+        "transport", "hif_sensing", "vessel_permeability", "type_h_signalling", "cell_turnover",
+        "osteoclast_fates", "osteoblast_fates", "endothelial_fates", "random_migration",
+        "resorption", "formation", "sprout_growth", "bookkeeping",
     ]
     assert "mother_id" in model.cells.columns
 
@@ -121,17 +126,18 @@ def test_phases_run_in_order(make_model):
     summary = model.schedule_summary()
     assert list(summary) == list(PHASES)
     assert summary["decisions"] == [
-        "cell_turnover", "osteoclast_fates", "osteoblast_fates", "rec_decisions"
+        "cell_turnover", "osteoclast_fates", "osteoblast_fates", "endothelial_fates",
+        "rec_decisions",
     ]
     assert summary["sensing"] == [
-        "hif_sensing", "vessel_permeability", "rec_sensing", "rec_sensing_2"
+        "hif_sensing", "vessel_permeability", "type_h_signalling", "rec_sensing", "rec_sensing_2"
     ]
     assert summary["transport"] == ["transport", "rec_transport"]
     assert [p.name for p in model.processes()] == [
-        "transport", "rec_transport", "hif_sensing", "vessel_permeability", "rec_sensing",
-        "rec_sensing_2", "cell_turnover",
-        "osteoclast_fates", "osteoblast_fates", "rec_decisions", "random_migration",
-        "resorption", "formation", "rec_actions", "bookkeeping", "rec_bookkeeping",
+        "transport", "rec_transport", "hif_sensing", "vessel_permeability", "type_h_signalling",
+        "rec_sensing", "rec_sensing_2", "cell_turnover", "osteoclast_fates", "osteoblast_fates",
+        "endothelial_fates", "rec_decisions", "random_migration", "resorption", "formation",
+        "sprout_growth", "rec_actions", "bookkeeping", "rec_bookkeeping",
         "rec_observers",
     ]
 
@@ -238,9 +244,9 @@ def test_grid_reflects_agents_after_load_state(make_model):
     fresh = MarrowModel(model.config, _place_initial_cells=False)
     assert sum(len(c.agents) for c in fresh.grid.all_cells) == 0
     fresh.load_state(arrays, meta)
-    assert len(fresh.agents) == 250
+    assert len(fresh.agents) == len(model.agents) > 250  # plasma, stromal and endothelial cells
     grid = fresh.grid
-    assert sum(len(c.agents) for c in grid.all_cells) == 250
+    assert sum(len(c.agents) for c in grid.all_cells) == len(model.agents)
     for agent in fresh.agents:
         assert agent in grid[agent.pos].agents
 

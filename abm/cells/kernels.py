@@ -1,12 +1,14 @@
 """Lattice kernels for cell turnover (division, death), random-walk migration, HIF-1α sensing,
 vessel-wall conductivity, the bone-cell lineages (osteoclast activation and resorption,
-osteoblast commitment, activation, formation, osteoid mineralization), and the tissue map's
-classification.
+osteoblast commitment, activation, formation, osteoid mineralization), the tissue map's
+classification, and the endothelium (tip selection, the tip walk, sprout perfusion, type-H
+release).
 
-Both walk the cells serially in a random order drawn from ``model.rng`` by the caller, so a run is
-identical for any thread count. They live in one module because they share the neighbour helper
-(numba's on-disk cache does not notice edits to another module's kernel). Each kernel has a plain
-Python reference in :mod:`abm.cells.reference` with the same semantics; tests compare them.
+Stochastic kernels walk the cells serially in a random order drawn from ``model.rng`` by the
+caller, so a run is identical for any thread count. They live in one module because they share
+the neighbour helper (numba's on-disk cache does not notice edits to another module's kernel).
+Each kernel has a plain Python reference in :mod:`abm.cells.reference` with the same semantics;
+tests compare them.
 
 Neighbourhood: the 4 von Neumann neighbours, direction codes 0 = +x, 1 = −x, 2 = +y, 3 = −y.
 A voxel is free when no cell occupies it and it is marrow (tissue code 0 in the tissue map,
@@ -601,3 +603,348 @@ def mineralize(
                 i, j, mineral, osteoid, vessel_lumen, tissue, mineralized_fraction, lumen_fraction
             )
     return changed
+
+
+# --------------------------------------------------------------------------- endothelium
+#
+# Endothelial cells (ECs) carry the columns ``sprout`` (id of the sprout a grown cell belongs
+# to; −1 for the initial network), ``parent_sprout`` (the sprout its sprout budded from; −1 for
+# a bud of the initial network), ``inlet`` (the initial vessel profile its lineage started from,
+# ≥ 1) and ``tip``. Perfused endothelium sits in vessel-lumen voxels; blind sprouts sit in
+# marrow voxels. VEGF is sensed × ``signalling`` (the VEGFR2 signalling fraction).
+
+
+@njit(cache=True)
+def _central_difference(field, x, y, axis, periodic):
+    """(c(+1) − c(−1))/2 along ``axis`` (0: x, 1: y) at voxel ``(x, y)``, concentration per
+    voxel; one-sided at a closed edge."""
+    nx, ny = field.shape
+    plus_x, plus_y = neighbour(x, y, 2 * axis, nx, ny, periodic)
+    minus_x, minus_y = neighbour(x, y, 2 * axis + 1, nx, ny, periodic)
+    span = 2.0
+    if plus_x < 0:
+        plus_x, plus_y, span = x, y, 1.0
+    if minus_x < 0:
+        minus_x, minus_y, span = x, y, span - 1.0
+    if span == 0.0:
+        return 0.0
+    return (field[plus_x, plus_y] - field[minus_x, minus_y]) / span
+
+
+@njit(cache=True)
+def vegf_gradient(vegf, x, y, periodic):
+    """``(gx, gy)``: central-difference gradient of ``vegf`` at voxel ``(x, y)``, concentration
+    per voxel (one-sided at a closed edge)."""
+    return (
+        _central_difference(vegf, x, y, 0, periodic), _central_difference(vegf, x, y, 1, periodic)
+    )
+
+
+@njit(cache=True)
+def _tip_nearby(x, y, reach, reach_sq, occupant, tip, periodic):
+    """Whether a tip cell lies within ``reach`` voxels (Euclidean, ``reach_sq`` = reach²) of
+    ``(x, y)``."""
+    nx, ny = occupant.shape
+    for di in range(-reach, reach + 1):
+        for dj in range(-reach, reach + 1):
+            if di * di + dj * dj > reach_sq:
+                continue
+            i = x + di
+            j = y + dj
+            if periodic:
+                i = i % nx
+                j = j % ny
+            elif i < 0 or i >= nx or j < 0 or j >= ny:
+                continue
+            o = occupant[i, j]
+            if o >= 0 and tip[o]:
+                return True
+    return False
+
+
+@njit(cache=True)
+def select_tips(
+    order, u, endothelial, alive, cell_type, x, y, age_h, cell_id, mother, sprout,
+    parent_sprout, inlet, tip, occupant, tissue, vegf, signalling, vegf_threshold,
+    gradient_threshold_per_voxel, selection_probability, spacing_voxels, next_sprout,
+    periodic, n_slots,
+):
+    """Tip selection, in place. Returns ``(new n_slots, next sprout id)``.
+
+    Each EC in ``order`` that is perfused (in a lumen voxel), not a tip, senses VEGF (×
+    ``signalling``) at or above ``vegf_threshold`` and a gradient magnitude at or above
+    ``gradient_threshold_per_voxel``, has a free marrow neighbour and no tip within
+    ``spacing_voxels``, buds a tip with probability ``selection_probability`` (``u[s]``): a new
+    EC in its free neighbour of highest VEGF (first in direction order on ties), a tip of the
+    new sprout ``next_sprout`` with ``parent_sprout`` = the budding cell's sprout and its
+    ``inlet``. Tips made earlier in the order inhibit later ones. Arrays need room for one
+    daughter per EC.
+    """
+    nx, ny = occupant.shape
+    reach = int(spacing_voxels)
+    reach_sq = spacing_voxels * spacing_voxels
+    for k in range(order.shape[0]):
+        s = order[k]
+        if not alive[s] or cell_type[s] != endothelial or tip[s] or u[s] >= selection_probability:
+            continue
+        here_x = x[s]
+        here_y = y[s]
+        if tissue[here_x, here_y] != LUMEN:
+            continue
+        if signalling * vegf[here_x, here_y] < vegf_threshold:
+            continue
+        gx, gy = vegf_gradient(vegf, here_x, here_y, periodic)
+        if signalling * np.sqrt(gx * gx + gy * gy) < gradient_threshold_per_voxel:
+            continue
+        best_x = -1
+        best_y = -1
+        best = -1.0
+        for direction in range(4):
+            tx, ty = neighbour(here_x, here_y, direction, nx, ny, periodic)
+            if is_free(tx, ty, occupant, tissue) and vegf[tx, ty] > best:
+                best = vegf[tx, ty]
+                best_x = tx
+                best_y = ty
+        if best_x < 0 or _tip_nearby(here_x, here_y, reach, reach_sq, occupant, tip, periodic):
+            continue
+        _append_daughter(
+            n_slots, endothelial, best_x, best_y, s, alive, cell_type, x, y, age_h, cell_id,
+            mother, occupant,
+        )
+        sprout[n_slots] = next_sprout
+        parent_sprout[n_slots] = sprout[s]
+        inlet[n_slots] = inlet[s]
+        tip[n_slots] = True
+        n_slots += 1
+        next_sprout += 1
+    return n_slots, next_sprout
+
+
+@njit(cache=True)
+def _foreign_endothelium(s, o, sprout, parent_sprout, inlet):
+    """Whether EC ``o`` belongs to another vessel than tip ``s``'s own sprout and the vessel
+    it budded from (its parent sprout, or its initial inlet profile)."""
+    if sprout[o] == sprout[s]:
+        return False
+    if sprout[o] < 0:
+        return inlet[o] != inlet[s]
+    return sprout[o] != parent_sprout[s]
+
+
+@njit(cache=True)
+def move_tips(
+    order, u, endothelial, alive, cell_type, x, y, age_h, cell_id, mother, sprout,
+    parent_sprout, inlet, tip, occupant, tissue, vegf, signalling, hop_per_direction,
+    chemotaxis_per_h, chemotaxis_saturation, max_gradient_per_voxel, step_h, periodic,
+    n_slots,
+):
+    """One step of the Anderson–Chaplain tip walk, in place. Returns ``(new n_slots, tips that
+    moved, anastomoses)``.
+
+    Each tip in ``order`` moves along ±axis with probability P = p_D ± Δt·χ(V)·g/2 (A&C 1998's
+    P1–P4 in voxel units: drift velocity χ(V)·∇V): p_D = ``hop_per_direction``, g the
+    central-difference gradient (per voxel) of the sensed VEGF V (× ``signalling``; the
+    gradient's magnitude capped at ``max_gradient_per_voxel``), and
+    χ(V) = ``chemotaxis_per_h``/(1 + V/``chemotaxis_saturation``) in voxel²/h per
+    concentration. ``u[s]`` picks the direction. Negative probabilities are 0; when they sum
+    above 1 they are scaled to 1; the rest is the probability of staying. A move into a voxel
+    that is not free is lost. The voxel a tip leaves gets a stalk cell of its sprout (the path
+    of a tip is its sprout). A tip with a 4-neighbour of foreign endothelium
+    (:func:`_foreign_endothelium`) anastomoses: it stops being a tip.
+    """
+    nx, ny = occupant.shape
+    moved = 0
+    fused = 0
+    p = np.zeros(4)
+    for k in range(order.shape[0]):
+        s = order[k]
+        if not alive[s] or cell_type[s] != endothelial or not tip[s]:
+            continue
+        here_x = x[s]
+        here_y = y[s]
+        sensed = signalling * vegf[here_x, here_y]
+        gx, gy = vegf_gradient(vegf, here_x, here_y, periodic)
+        gx *= signalling
+        gy *= signalling
+        magnitude = np.sqrt(gx * gx + gy * gy)
+        if magnitude > max_gradient_per_voxel:
+            gx *= max_gradient_per_voxel / magnitude
+            gy *= max_gradient_per_voxel / magnitude
+        drift = 0.5 * step_h * chemotaxis_per_h / (1.0 + sensed / chemotaxis_saturation)
+        p[0] = max(0.0, hop_per_direction + drift * gx)
+        p[1] = max(0.0, hop_per_direction - drift * gx)
+        p[2] = max(0.0, hop_per_direction + drift * gy)
+        p[3] = max(0.0, hop_per_direction - drift * gy)
+        total = p[0] + p[1] + p[2] + p[3]
+        scale = 1.0 / total if total > 1.0 else 1.0
+        cumulative = 0.0
+        for direction in range(4):
+            cumulative += p[direction] * scale
+            if u[s] < cumulative:
+                tx, ty = neighbour(here_x, here_y, direction, nx, ny, periodic)
+                if is_free(tx, ty, occupant, tissue):
+                    occupant[here_x, here_y] = -1
+                    x[s] = tx
+                    y[s] = ty
+                    occupant[tx, ty] = s
+                    _append_daughter(
+                        n_slots, endothelial, here_x, here_y, s, alive, cell_type, x, y, age_h,
+                        cell_id, mother, occupant,
+                    )
+                    sprout[n_slots] = sprout[s]
+                    parent_sprout[n_slots] = parent_sprout[s]
+                    inlet[n_slots] = inlet[s]
+                    tip[n_slots] = False
+                    n_slots += 1
+                    moved += 1
+                break
+        for direction in range(4):
+            tx, ty = neighbour(x[s], y[s], direction, nx, ny, periodic)
+            if tx < 0:
+                continue
+            o = occupant[tx, ty]
+            if o >= 0 and cell_type[o] == endothelial and _foreign_endothelium(
+                s, o, sprout, parent_sprout, inlet
+            ):
+                tip[s] = False
+                fused += 1
+                break
+    return n_slots, moved, fused
+
+
+@njit(cache=True)
+def perfused_sprout_cells(
+    endothelial, alive, cell_type, x, y, sprout, inlet, occupant, periodic, n_slots, perfused,
+):
+    """Mark grown ECs that carry flow: ``perfused[s]`` for every slot (False for others).
+    Returns the number marked.
+
+    Flow needs a path between two different vessels of the initial network. On the graph of
+    grown ECs (4-neighbours), where each initial vessel profile (``inlet`` label) is one node,
+    dead ends are pruned repeatedly (a cell with at most one distinct neighbour: another grown
+    cell or an initial profile); a remaining connected group of grown cells is perfused when the
+    initial profiles it touches carry two or more labels.
+    """
+    nx, ny = occupant.shape
+    degree = np.zeros(n_slots, dtype=np.int64)
+    pruned = np.zeros(n_slots, dtype=np.bool_)
+    queue = np.empty(n_slots, dtype=np.int64)
+    labels = np.empty(4, dtype=np.int64)
+    head = 0
+    tail = 0
+    for s in range(n_slots):
+        perfused[s] = False
+        if not alive[s] or cell_type[s] != endothelial or sprout[s] < 0:
+            pruned[s] = True
+            continue
+        n_labels = 0
+        for direction in range(4):
+            tx, ty = neighbour(x[s], y[s], direction, nx, ny, periodic)
+            if tx < 0:
+                continue
+            o = occupant[tx, ty]
+            if o < 0 or cell_type[o] != endothelial:
+                continue
+            if sprout[o] >= 0:
+                degree[s] += 1
+            else:
+                seen = False
+                for m in range(n_labels):
+                    seen = seen or labels[m] == inlet[o]
+                if not seen:
+                    labels[n_labels] = inlet[o]
+                    n_labels += 1
+        degree[s] += n_labels
+        if degree[s] <= 1:
+            queue[tail] = s
+            tail += 1
+            pruned[s] = True
+    while head < tail:
+        s = queue[head]
+        head += 1
+        for direction in range(4):
+            tx, ty = neighbour(x[s], y[s], direction, nx, ny, periodic)
+            if tx < 0:
+                continue
+            o = occupant[tx, ty]
+            if o < 0 or pruned[o]:
+                continue
+            degree[o] -= 1
+            if degree[o] <= 1:
+                pruned[o] = True
+                queue[tail] = o
+                tail += 1
+    visited = pruned.copy()
+    marked = 0
+    for start in range(n_slots):
+        if visited[start]:
+            continue
+        visited[start] = True
+        head = 0
+        tail = 1
+        queue[0] = start
+        first_inlet = -1
+        two_inlets = False
+        while head < tail:
+            s = queue[head]
+            head += 1
+            for direction in range(4):
+                tx, ty = neighbour(x[s], y[s], direction, nx, ny, periodic)
+                if tx < 0:
+                    continue
+                o = occupant[tx, ty]
+                if o < 0 or cell_type[o] != endothelial:
+                    continue
+                if sprout[o] < 0:
+                    if first_inlet < 0:
+                        first_inlet = inlet[o]
+                    elif inlet[o] != first_inlet:
+                        two_inlets = True
+                elif not visited[o]:
+                    visited[o] = True
+                    queue[tail] = o
+                    tail += 1
+        if two_inlets:
+            for m in range(tail):
+                perfused[queue[m]] = True
+            marked += tail
+    return marked
+
+
+@njit(cache=True)
+def type_h_release(
+    endothelial, alive, cell_type, x, y, tissue, vegf, signalling, reach_voxels,
+    release_per_cell, vegf_gain, vegfr2_half_occupancy, periodic, n_slots, released,
+):
+    """Add the osteogenic signal released over one step by type-H-like endothelium to
+    ``released`` (concentration per voxel), in place. Returns the number of type-H cells.
+
+    A perfused EC (lumen voxel) with mineralized bone within ``reach_voxels`` (Euclidean, voxel
+    centres) releases ``release_per_cell`` × (1 + g·φ), φ = VEGFR2 occupancy of the sensed VEGF
+    in its voxel.
+    """
+    nx, ny = tissue.shape
+    reach = int(reach_voxels)
+    reach_sq = reach_voxels * reach_voxels
+    count = 0
+    for s in range(n_slots):
+        if not alive[s] or cell_type[s] != endothelial or tissue[x[s], y[s]] != LUMEN:
+            continue
+        near_bone = False
+        for di in range(-reach, reach + 1):
+            for dj in range(-reach, reach + 1):
+                if near_bone or di * di + dj * dj > reach_sq:
+                    continue
+                i = x[s] + di
+                j = y[s] + dj
+                if periodic:
+                    i = i % nx
+                    j = j % ny
+                elif i < 0 or i >= nx or j < 0 or j >= ny:
+                    continue
+                near_bone = tissue[i, j] == BONE
+        if near_bone:
+            phi = occupancy(signalling * vegf[x[s], y[s]], vegfr2_half_occupancy, 1.0)
+            released[x[s], y[s]] += release_per_cell * (1.0 + vegf_gain * phi)
+            count += 1
+    return count

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy import ndimage
 
 from abm.cells.kernels import BONE, DX, DY, FULL_TOLERANCE, LUMEN, MARROW
 from abm.cells.table import ACTIVE, LINING, PRECURSOR
@@ -339,3 +340,198 @@ def mineralize(
     return classify_tissue(
         mineral, osteoid, vessel_lumen, tissue, mineralized_fraction, lumen_fraction
     )
+
+
+# --------------------------------------------------------------------------- endothelium
+
+
+def vegf_gradient(vegf, x, y, periodic):
+    """Reference of :func:`abm.cells.kernels.vegf_gradient`."""
+    nx, ny = vegf.shape
+    gradient = []
+    for axis in (0, 1):
+        plus = neighbour(x, y, 2 * axis, nx, ny, periodic)
+        minus = neighbour(x, y, 2 * axis + 1, nx, ny, periodic)
+        span = (plus[0] >= 0) + (minus[0] >= 0)
+        plus = plus if plus[0] >= 0 else (x, y)
+        minus = minus if minus[0] >= 0 else (x, y)
+        gradient.append((vegf[plus] - vegf[minus]) / span if span else 0.0)
+    return tuple(gradient)
+
+
+def _tip_nearby(x, y, spacing_voxels, occupant, tip, periodic):
+    nx, ny = occupant.shape
+    reach = int(spacing_voxels)
+    for di in range(-reach, reach + 1):
+        for dj in range(-reach, reach + 1):
+            if di * di + dj * dj > spacing_voxels**2:
+                continue
+            i, j = x + di, y + dj
+            if periodic:
+                i, j = i % nx, j % ny
+            elif not (0 <= i < nx and 0 <= j < ny):
+                continue
+            if occupant[i, j] >= 0 and tip[occupant[i, j]]:
+                return True
+    return False
+
+
+def _add_endothelial_cell(d, endothelial, tx, ty, s, alive, cell_type, x, y, age_h, cell_id,
+                          mother, occupant, sprout, parent_sprout, inlet, tip, is_tip):
+    alive[d], cell_type[d], x[d], y[d] = True, endothelial, tx, ty
+    age_h[d], cell_id[d], mother[d] = 0.0, -1, s
+    occupant[tx, ty] = d
+    parent_sprout[d], inlet[d], tip[d] = parent_sprout[s], inlet[s], is_tip
+    sprout[d] = sprout[s]
+
+
+def select_tips(
+    order, u, endothelial, alive, cell_type, x, y, age_h, cell_id, mother, sprout,
+    parent_sprout, inlet, tip, occupant, tissue, vegf, signalling, vegf_threshold,
+    gradient_threshold_per_voxel, selection_probability, spacing_voxels, next_sprout,
+    periodic, n_slots,
+):
+    """Reference of :func:`abm.cells.kernels.select_tips`."""
+    nx, ny = occupant.shape
+    for s in order:
+        if not alive[s] or cell_type[s] != endothelial or tip[s] or u[s] >= selection_probability:
+            continue
+        if tissue[x[s], y[s]] != LUMEN or signalling * vegf[x[s], y[s]] < vegf_threshold:
+            continue
+        if signalling * math.hypot(*vegf_gradient(vegf, x[s], y[s], periodic)) < (
+            gradient_threshold_per_voxel
+        ):
+            continue
+        free = [
+            (vegf[t], -d, t)
+            for d in range(4)
+            if is_free(*(t := neighbour(x[s], y[s], d, nx, ny, periodic)), occupant, tissue)
+        ]
+        if not free or _tip_nearby(x[s], y[s], spacing_voxels, occupant, tip, periodic):
+            continue
+        (tx, ty) = max(free)[2]
+        _add_endothelial_cell(n_slots, endothelial, tx, ty, s, alive, cell_type, x, y, age_h,
+                              cell_id, mother, occupant, sprout, parent_sprout, inlet, tip, True)
+        parent_sprout[n_slots], sprout[n_slots] = sprout[s], next_sprout
+        n_slots += 1
+        next_sprout += 1
+    return n_slots, next_sprout
+
+
+def _foreign_endothelium(s, o, sprout, parent_sprout, inlet):
+    if sprout[o] == sprout[s]:
+        return False
+    return inlet[o] != inlet[s] if sprout[o] < 0 else sprout[o] != parent_sprout[s]
+
+
+def move_tips(
+    order, u, endothelial, alive, cell_type, x, y, age_h, cell_id, mother, sprout,
+    parent_sprout, inlet, tip, occupant, tissue, vegf, signalling, hop_per_direction,
+    chemotaxis_per_h, chemotaxis_saturation, max_gradient_per_voxel, step_h, periodic,
+    n_slots,
+):
+    """Reference of :func:`abm.cells.kernels.move_tips`."""
+    nx, ny = occupant.shape
+    moved = fused = 0
+    for s in order:
+        if not alive[s] or cell_type[s] != endothelial or not tip[s]:
+            continue
+        gradient = signalling * np.array(vegf_gradient(vegf, x[s], y[s], periodic))
+        magnitude = float(np.hypot(*gradient))
+        if magnitude > max_gradient_per_voxel:
+            gradient *= max_gradient_per_voxel / magnitude
+        chi = chemotaxis_per_h / (1.0 + signalling * vegf[x[s], y[s]] / chemotaxis_saturation)
+        drift = 0.5 * step_h * chi * np.repeat(gradient, 2) * np.array([1.0, -1.0, 1.0, -1.0])
+        p = np.maximum(0.0, hop_per_direction + drift)
+        p /= max(1.0, p.sum())
+        direction = int(np.searchsorted(np.cumsum(p), u[s], side="right"))
+        if direction < 4:
+            here = (x[s], y[s])
+            target = neighbour(x[s], y[s], direction, nx, ny, periodic)
+            if is_free(*target, occupant, tissue):
+                occupant[here], occupant[target] = -1, s
+                x[s], y[s] = target
+                _add_endothelial_cell(n_slots, endothelial, *here, s, alive, cell_type, x, y,
+                                      age_h, cell_id, mother, occupant, sprout, parent_sprout,
+                                      inlet, tip, False)
+                n_slots += 1
+                moved += 1
+        for d in range(4):
+            tx, ty = neighbour(x[s], y[s], d, nx, ny, periodic)
+            o = occupant[tx, ty] if tx >= 0 else -1
+            if o >= 0 and cell_type[o] == endothelial and _foreign_endothelium(
+                s, o, sprout, parent_sprout, inlet
+            ):
+                tip[s] = False
+                fused += 1
+                break
+    return n_slots, moved, fused
+
+
+def perfused_sprout_cells(
+    endothelial, alive, cell_type, x, y, sprout, inlet, occupant, periodic, n_slots, perfused,
+):
+    """Reference of :func:`abm.cells.kernels.perfused_sprout_cells`: whole-graph leaf removal
+    until none is left, then connected groups by depth-first search."""
+    nx, ny = occupant.shape
+
+    def endothelial_neighbours(s):
+        for d in range(4):
+            tx, ty = neighbour(x[s], y[s], d, nx, ny, periodic)
+            o = occupant[tx, ty] if tx >= 0 else -1
+            if o >= 0 and cell_type[o] == endothelial:
+                yield o
+
+    grown = {
+        s for s in range(n_slots)
+        if alive[s] and cell_type[s] == endothelial and sprout[s] >= 0
+    }
+    while True:
+        leaves = {
+            s for s in grown
+            if len({o for o in endothelial_neighbours(s) if o in grown})
+            + len({inlet[o] for o in endothelial_neighbours(s) if sprout[o] < 0}) <= 1
+        }
+        if not leaves:
+            break
+        grown -= leaves
+    perfused[:n_slots] = False
+    unvisited = set(grown)
+    while unvisited:
+        group, stack, inlets = set(), [unvisited.pop()], set()
+        while stack:
+            s = stack.pop()
+            group.add(s)
+            for o in endothelial_neighbours(s):
+                if sprout[o] < 0:
+                    inlets.add(int(inlet[o]))
+                elif o in unvisited:
+                    unvisited.remove(o)
+                    stack.append(o)
+        if len(inlets) >= 2:
+            perfused[list(group)] = True
+    return int(perfused[:n_slots].sum())
+
+
+def type_h_release(
+    endothelial, alive, cell_type, x, y, tissue, vegf, signalling, reach_voxels,
+    release_per_cell, vegf_gain, vegfr2_half_occupancy, periodic, n_slots, released,
+):
+    """Reference of :func:`abm.cells.kernels.type_h_release` (bone within reach by a distance
+    map)."""
+    bone = tissue == BONE
+    nx, ny = tissue.shape
+    if not bone.any():
+        distance = np.full(bone.shape, np.inf)
+    elif periodic:  # distances across the edges: tile the lattice 3 × 3 and take the centre
+        distance = ndimage.distance_transform_edt(~np.tile(bone, (3, 3)))[nx:2 * nx, ny:2 * ny]
+    else:
+        distance = ndimage.distance_transform_edt(~bone)
+    count = 0
+    for s in range(n_slots):
+        if alive[s] and cell_type[s] == endothelial and tissue[x[s], y[s]] == LUMEN:
+            if distance[x[s], y[s]] <= reach_voxels:
+                phi = occupancy(signalling * vegf[x[s], y[s]], vegfr2_half_occupancy, 1.0)
+                released[x[s], y[s]] += release_per_cell * (1.0 + vegf_gain * phi)
+                count += 1
+    return count

@@ -26,9 +26,10 @@ from abm.vessels.geometry import LUMEN_FRACTION, initial_vessel_lumen
 MARROW, MINERALIZED_BONE, VESSEL_LUMEN = (TISSUES.index(name) for name in TISSUES)
 """Tissue codes of the tissue map."""
 
-RELEASED: tuple[str, ...] = ("tgfb",)
-"""Species that non-cell processes release into (TGF-β from resorbed matrix): each has a
-release buffer in :attr:`FieldStack.released`."""
+RELEASED: tuple[str, ...] = ("tgfb", "osteogenic_signal")
+"""Species released by processes rather than by the cell-type rate tables (TGF-β from resorbed
+matrix; the osteogenic signal of type-H endothelium, whose rate depends on the cell's
+surroundings): each has a release buffer in :attr:`FieldStack.released`."""
 
 
 class FieldStack:
@@ -47,7 +48,8 @@ class FieldStack:
         tissue_version: incremented each time the tissue map changes (and by the first
             classification).
         released: per species in :data:`RELEASED`, concentration released into each voxel by
-            non-cell processes (TGF-β from resorbed matrix) since the last transport step,
+            processes (TGF-β from resorbed matrix, the type-H osteogenic signal) since the last
+            transport step,
             which adds it as a source spread over its step (exactly a pulse for one
             backward-Euler step).
     """

@@ -8,8 +8,13 @@ import numpy as np
 
 from abm.cells.table import CELL_TYPE_CODE, STAGES
 from abm.fields.stack import MARROW, VESSEL_LUMEN
+from abm.processes.angiogenesis import SPROUT, TIP
 from abm.scenario.schema import BONE_LAYER, CELL_TYPES, OSTEOID_LAYER, VESSEL_LAYER
-from abm.vessels.morphometry import microvessel_density_per_mm2
+from abm.vessels.morphometry import (
+    in_plane_vessel_length_density_mm_per_mm2,
+    microvessel_density_per_mm2,
+    po2_histogram,
+)
 
 if TYPE_CHECKING:
     from abm.model import MarrowModel
@@ -29,8 +34,12 @@ def readouts(model: MarrowModel) -> dict[str, float | int]:
 
     Column names carry units: ``time_h``, ``n_<cell type>`` (cells), ``<field>_mean`` etc. in the
     field's scenario unit, ``bone_volume_fraction`` (BV/TV: mineral + osteoid, 0–1),
-    ``microvessel_density_per_mm2`` (vessel profiles per mm² of section) and
-    ``hypoxic_marrow_fraction`` (marrow voxels whose pO2 is below the HIF half-maximum).
+    ``microvessel_density_per_mm2`` (vessel profiles per mm² of section,
+    :func:`abm.vessels.morphometry.microvessel_density_per_mm2`),
+    ``hypoxic_marrow_fraction`` (marrow voxels whose pO2 is below the HIF half-maximum), the
+    marrow pO2 histogram (``marrow_pO2_fraction_<lo>_<hi>_mmHg``), ``perfused_vessel_fraction``
+    (endothelial voxels that carry flow) and ``vessel_length_density_mm_per_mm2`` (vessel grown
+    in the section's plane).
     """
     row: dict[str, float | int] = {
         "step": model.steps,
@@ -57,10 +66,6 @@ def readouts(model: MarrowModel) -> dict[str, float | int]:
             row["osteoid_volume_fraction"] = float(data.mean())
         elif name == VESSEL_LAYER:
             row["vessel_area_fraction"] = float(data.mean())
-            row["microvessel_density_per_mm2"] = microvessel_density_per_mm2(
-                model.fields.tissue == VESSEL_LUMEN, model.config.domain.voxel_um,
-                model.config.domain.boundary == "periodic",
-            )
         else:
             row[f"{name}_mean"] = float(data.mean())
             row[f"{name}_min"] = float(data.min())
@@ -70,10 +75,41 @@ def readouts(model: MarrowModel) -> dict[str, float | int]:
     row["hypoxic_marrow_fraction"] = (
         float(np.mean(marrow_pO2_mmHg < hif_half_maximal)) if marrow_pO2_mmHg.size else 0.0
     )
+    row.update(po2_histogram(marrow_pO2_mmHg))
+    row.update(_endothelium_readouts(model))
     for process in model.processes():
         if hasattr(process, "readouts"):
             row.update(process.readouts())
     return row
+
+
+def _endothelium_readouts(model: MarrowModel) -> dict[str, float | int]:
+    """Microvessel density (of endothelium, perfused or not, as CD34 staining shows it; see
+    :mod:`abm.vessels.morphometry`), tips, grown endothelium, perfused fraction and in-plane
+    length of the vessels."""
+    table, domain = model.cells, model.config.domain
+    endothelium = table["alive"] & (table["cell_type"] == CELL_TYPE_CODE["endothelial_cell"])
+    grown = endothelium & (table[SPROUT] >= 0)
+    n_grown = int(np.count_nonzero(grown))
+    n_endothelium = int(np.count_nonzero(endothelium))
+    perfused = np.count_nonzero(
+        model.fields.tissue[table["x"][endothelium], table["y"][endothelium]] == VESSEL_LUMEN
+    )
+    area_mm2 = domain.size_um[0] * domain.size_um[1] * 1e-6
+    crossing = np.zeros(domain.shape, dtype=bool)  # the initial network's endothelium
+    initial = endothelium & ~grown
+    crossing[table["x"][initial], table["y"][initial]] = True
+    return {
+        "microvessel_density_per_mm2": microvessel_density_per_mm2(
+            crossing, n_grown, domain.voxel_um, domain.boundary == "periodic"
+        ),
+        "n_endothelial_tips": int(np.count_nonzero(endothelium & table[TIP])),
+        "n_grown_endothelial_cells": n_grown,
+        "perfused_vessel_fraction": perfused / n_endothelium if n_endothelium else 0.0,
+        "vessel_length_density_mm_per_mm2": in_plane_vessel_length_density_mm_per_mm2(
+            n_grown, domain.voxel_um, area_mm2
+        ),
+    }
 
 
 class TimeSeriesRecorder:

@@ -23,6 +23,7 @@ import numpy as np
 
 from abm.cells import kernels
 from abm.cells.table import CELL_TYPE_CODE
+from abm.processes.turnover import record_mothers
 from abm.scenario import units
 from abm.scenario.schema import BONE_LAYER, OSTEOID_LAYER
 
@@ -86,9 +87,7 @@ class OsteoblastFates:
             rules.osteogenic_activation_gain, rules.osteogenic_half_saturation,
             self.active_period_h, rules.lining_fraction, model.step_h, self.periodic, n,
         )
-        daughters = np.arange(n, table.n_slots)
-        table["mother_id"][daughters] = table["cell_id"][mother_slot[daughters]]
-        self.committed_total += len(daughters)
+        self.committed_total += len(record_mothers(table, n, mother_slot))
         self.activated_total += activated
 
     def readouts(self) -> dict[str, int]:

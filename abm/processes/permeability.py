@@ -7,6 +7,8 @@ constant Starling pressures (``permeability``, REFERENCE 2.8):
 
     Jv/S = Lp0 · (1 + (F − 1) · V/(V + K_V)) · [(Pc − Pi) − σ (πc − πi)]
 
+with V the VEGF the endothelium senses (× ``angiogenesis.vegfr2_signalling_fraction``).
+
 Chronically high VEGF raises Lp up to F-fold with σ unchanged (Bates 1996/1998), so the flux
 per wall area rises by the same factor (REFERENCE §3 target 23). The filtration is a readout for
 now (the systemic compartment that turns it into oedema and effusions is issue 6).
@@ -15,6 +17,8 @@ now (the systemic compartment that turns it into oedema and effusions is issue 6
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from abm.cells import kernels
 from abm.scenario import units
@@ -38,7 +42,11 @@ class VesselPermeability:
         domain = model.config.domain
         self.baseline_conductivity = rules.baseline_conductivity_um_per_s_per_mmHg
         self.max_fold = rules.vegf_max_conductivity_fold
-        self.half_occupancy = rules.vegfr2_half_occupancy_pg_per_mL
+        signalling = model.config.angiogenesis.vegfr2_signalling_fraction
+        # occupancy(f·V, K) = occupancy(V, K/f): blocked receptors (f = 0) never occupy
+        self.half_occupancy = (
+            rules.vegfr2_half_occupancy_pg_per_mL / signalling if signalling > 0 else np.inf
+        )
         self.net_pressure_mmHg = rules.net_filtration_pressure_mmHg
         self.periodic = domain.boundary == "periodic"
         self.section_depth_um = domain.voxel_um

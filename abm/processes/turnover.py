@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from abm.cells import kernels
+from abm.cells.table import CellTable
 from abm.scenario import units
 
 if TYPE_CHECKING:
@@ -55,7 +56,14 @@ class CellTurnover:
             col("age_h"), col("cell_id"), mother_slot, table.occupant,
             model.fields.tissue, self.periodic, n,
         )
-        daughters = np.arange(n, table.n_slots)
-        mothers = mother_slot[daughters]
-        table["mother_id"][daughters] = table["cell_id"][mothers]
-        table.inherit(daughters, mothers)
+        daughters = record_mothers(table, n, mother_slot)
+        table.inherit(daughters, mother_slot[daughters])
+
+
+def record_mothers(table: CellTable, n_before: int, mother_slot: np.ndarray) -> np.ndarray:
+    """Write ``mother_id`` (the mother's Mesa ``unique_id``) of the cells a kernel appended
+    after row ``n_before``, from ``mother_slot`` (the kernel's mother slot per row); returns
+    their slots."""
+    daughters = np.arange(n_before, table.n_slots)
+    table["mother_id"][daughters] = table["cell_id"][mother_slot[daughters]]
+    return daughters

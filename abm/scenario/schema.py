@@ -580,6 +580,70 @@ class VesselPermeability(Strict):
         )
 
 
+# --------------------------------------------------------------------------- angiogenesis
+
+
+class Angiogenesis(Strict):
+    """Endothelial cells line every vessel-lumen voxel; perfused endothelium sprouts tip cells
+    where VEGF and its gradient are high, tips climb the VEGF gradient by the Anderson–Chaplain
+    biased walk leaving stalk cells, sprouts carry flow only once they connect two vessels, grown
+    vessels regress without VEGF signalling, and endothelium near bone (type-H-like) releases
+    the osteogenic signal (REFERENCE 1.6, 2.6 rules 2–3, 2.7; docs/vessels.md)."""
+
+    vegfr2_signalling_fraction: Fraction = Field(
+        description="Fraction of endothelial VEGFR2 signalling left (1: intact; 0: blocked, as"
+        " by a VEGFR tyrosine-kinase inhibitor): endothelium senses this fraction of the VEGF"
+        " for sprouting, chemotaxis, survival, permeability and the type-H gain."
+    )
+    tip_vegf_threshold_pg_per_mL: NonNegative = Field(
+        description="Sensed VEGF at or above which perfused endothelium can become a tip, pg/mL."
+    )
+    tip_vegf_gradient_threshold_pg_per_mL_per_um: NonNegative = Field(
+        description="Sensed VEGF gradient at or above which a tip can be selected, pg/mL per µm"
+        " (= ng/mL per mm)."
+    )
+    tip_selection_rate_per_h: NonNegative = Field(
+        description="Rate at which eligible endothelium (perfused, above both thresholds, with"
+        " a free marrow neighbour and no tip within tip_spacing_um) sends out a tip, 1/h."
+    )
+    tip_spacing_um: NonNegative = Field(
+        description="Lateral inhibition: no new tip within this distance of an existing tip, µm."
+    )
+    tip_random_motility_um2_per_h: NonNegative = Field(
+        description="Random motility D of tip cells (the A&C diffusion term), µm²/h."
+    )
+    tip_chemotactic_sensitivity_um2_per_h_per_pg_per_mL: NonNegative = Field(
+        description="Chemotactic sensitivity χ0 of tips: drift velocity χ(V)·∇V with"
+        " χ(V) = χ0/(1 + V/V_χ), µm²/h per pg/mL."
+    )
+    chemotaxis_vegf_saturation_pg_per_mL: Positive = Field(
+        description="VEGF V_χ at which the chemotactic sensitivity halves (A&C's receptor"
+        " saturation 1/α), pg/mL."
+    )
+    max_sensed_vegf_gradient_pg_per_mL_per_um: Positive = Field(
+        description="Gradient above which tips move no faster (Shamloo 2008), pg/mL per µm."
+    )
+    regression_rate_per_day: NonNegative = Field(
+        description="Regression rate of a grown sprout without VEGF signalling, 1/day; the rate"
+        " is × K_s/(K_s + V), V the mean sensed VEGF along the sprout."
+    )
+    survival_vegf_half_saturation_pg_per_mL: Positive = Field(
+        description="Sensed VEGF K_s that halves the regression rate, pg/mL."
+    )
+    type_h_distance_um: NonNegative = Field(
+        description="Endothelium within this distance of mineralized bone is type-H-like and"
+        " releases the osteogenic signal, µm."
+    )
+    type_h_osteogenic_secretion_per_h: NonNegative = Field(
+        description="Osteogenic signal released per type-H endothelial cell without VEGF,"
+        " a.u.·mL per hour."
+    )
+    type_h_vegf_gain: NonNegative = Field(
+        description="VEGF gain g of type-H release: × (1 + g·V/(V + K_V)), K_V the VEGFR2"
+        " half-occupancy of `permeability`."
+    )
+
+
 # --------------------------------------------------------------------------- bone remodelling
 
 
@@ -742,6 +806,7 @@ class Scenario(Strict):
     binding: Binding
     hypoxia: Hypoxia
     permeability: VesselPermeability
+    angiogenesis: Angiogenesis
     bone: BoneRemodelling
     systemic: Systemic
     interventions: list[dict[str, object]] = Field(
@@ -777,6 +842,29 @@ def cross_section_errors(scenario: Scenario) -> list[tuple[tuple[str, ...], str]
                     f"{spec.random_motility_um2_per_h:g} µm²/h needs {p:.3g} lattice hops per"
                     f" step (at most 1) with {scenario.time.step_h:g} h steps and"
                     f" {scenario.domain.voxel_um:g} µm voxels",
+                )
+            )
+    angiogenesis = scenario.angiogenesis
+    p = units.hop_probability(
+        angiogenesis.tip_random_motility_um2_per_h, scenario.time.step_h, scenario.domain.voxel_um
+    )
+    if p > 1.0:
+        errors.append(
+            (
+                ("angiogenesis", "tip_random_motility_um2_per_h"),
+                f"{angiogenesis.tip_random_motility_um2_per_h:g} µm²/h needs {p:.3g} lattice"
+                " hops per step (at most 1)",
+            )
+        )
+    endothelium = scenario.cells.endothelial_cell
+    for key in ("initial_count", "division_rate_per_day", "death_rate_per_day",
+                "random_motility_um2_per_h"):
+        if getattr(endothelium, key):
+            errors.append(
+                (
+                    ("cells", "endothelial_cell", key),
+                    "must be 0: endothelial cells line the vessel lumen (one per lumen voxel of"
+                    " domain.vessels), grow by sprouting and regress through `angiogenesis`",
                 )
             )
     for name, spec in scenario.fields.items():

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from abm.cells.agents import AGENT_CLASSES, MarrowCell, PlasmaCell, StromalCell
+from abm.cells.agents import AGENT_CLASSES, EndothelialCell, MarrowCell, PlasmaCell, StromalCell
 from abm.cells.table import CELL_TYPE_CODE, EMPTY
+from abm.fields.stack import VESSEL_LUMEN
 from abm.scenario import CELL_TYPES
 
 
@@ -26,10 +27,13 @@ def test_initial_agents_match_the_table(make_model, check_consistency):
     assert len(model.agents_of("osteoblast")) == 0
     assert model.agents_by_type[PlasmaCell] is model.agents_of("plasma_cell")
     assert len(model.agents_by_type[StromalCell]) == 100
-    assert set(model.agents_by_type) == {PlasmaCell, StromalCell}
-    assert len(model.agents) == 250
-    # unique ids 1..250 in slot order
-    np.testing.assert_array_equal(model.cells["cell_id"], np.arange(1, 251))
+    # endothelial cells line the lumen of base.yaml's vessels
+    n_lumen = int(np.count_nonzero(model.fields.tissue == VESSEL_LUMEN))
+    assert len(model.agents_of("endothelial_cell")) == n_lumen > 0
+    assert set(model.agents_by_type) == {PlasmaCell, StromalCell, EndothelialCell}
+    assert len(model.agents) == 250 + n_lumen
+    # unique ids 1..n in slot order
+    np.testing.assert_array_equal(model.cells["cell_id"], np.arange(1, 251 + n_lumen))
     for agent in model.agents:
         assert agent.unique_id == model.cells["cell_id"][agent.slot]
 

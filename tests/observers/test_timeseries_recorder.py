@@ -21,16 +21,25 @@ def test_readouts_of_the_initial_model(make_model):
         expected_keys += [f"{name}_mean", f"{name}_min", f"{name}_max"]
     expected_keys += [
         "bone_volume_fraction", "mineral_volume_fraction", "osteoid_volume_fraction",
-        "vessel_area_fraction", "microvessel_density_per_mm2",
+        "vessel_area_fraction",
     ]
     expected_keys += [f"{FREE_RANKL_LAYER}_{stat}" for stat in ("mean", "min", "max")]
     expected_keys += ["hypoxic_marrow_fraction"]
     expected_keys += [
+        f"marrow_pO2_fraction_{lo}_{lo + 5}_mmHg" for lo in range(0, 30, 5)
+    ]
+    expected_keys += [
+        "microvessel_density_per_mm2", "n_endothelial_tips", "n_grown_endothelial_cells",
+        "perfused_vessel_fraction", "vessel_length_density_mm_per_mm2",
+    ]
+    expected_keys += [
         "hif_mean", "vessel_conductivity_fold_mean", "capillary_filtration_um_per_s",
-        "capillary_filtration_uL_per_h_per_mm3",
+        "capillary_filtration_uL_per_h_per_mm3", "type_h_endothelial_cells",
         "osteoclasts_entered_total", "osteoclasts_activated_total",
         "osteoblasts_committed_total", "osteoblasts_activated_total",
+        "tips_selected_total", "sprouts_regressed_total",
         "bone_resorbed_total_voxels", "bone_formed_total_voxels", "osteocytes_total",
+        "tip_moves_total", "tip_hours_total", "anastomoses_total",
     ]
     assert list(row) == expected_keys
     assert row["step"] == 0 and row["time_h"] == 0.0 and row["time_d"] == 0.0
@@ -44,6 +53,12 @@ def test_readouts_of_the_initial_model(make_model):
         np.mean(model.fields.tissue == VESSEL_LUMEN)
     )
     assert 0.0 < row["vessel_area_fraction"] < 0.2
+    # endothelium lines all of it, all perfused; nothing grown yet
+    assert row["perfused_vessel_fraction"] == 1.0
+    assert row["n_grown_endothelial_cells"] == row["n_endothelial_tips"] == 0
+    assert row["vessel_length_density_mm_per_mm2"] == 0.0
+    # every marrow voxel starts at 20 mmHg
+    assert row["marrow_pO2_fraction_20_25_mmHg"] == 1.0
 
 
 def test_readouts_follow_the_model(make_model, tmp_path, write_scenario):

@@ -20,18 +20,19 @@ def test_bookkeeping_ages_living_cells_by_one_step(make_model):
     table["age_h"][:] = np.arange(table.n_slots)
     kill(model, [3])
     Bookkeeping().step(model)
-    expected = np.arange(250) + 0.5
+    expected = np.arange(table.n_slots) + 0.5
     expected[3] = 3.0
     np.testing.assert_array_equal(table["age_h"], expected)
 
 
 def test_no_compaction_below_the_dead_fraction(make_model, check_consistency):
     model = make_model()
-    n_dead = int(COMPACT_WHEN_DEAD_FRACTION * 250)  # 62 of 250: 24.8 %
+    n = model.cells.n_slots
+    n_dead = int(COMPACT_WHEN_DEAD_FRACTION * n)  # just under the fraction
     kill(model, np.arange(n_dead))
     Bookkeeping().step(model)
-    assert model.cells.n_slots == 250
-    assert len(model.agents) == 250 - n_dead
+    assert model.cells.n_slots == n
+    assert len(model.agents) == n - n_dead
     check_consistency(model)
 
 
@@ -41,9 +42,9 @@ def test_compaction_above_the_dead_fraction_keeps_agents_pointing_right(
     model = make_model()
     table = model.cells
     ids_before = table["cell_id"].copy()
-    dead = np.arange(0, 250, 3)  # 84 of 250
+    dead = np.arange(0, table.n_slots, 3)  # a third
     kill(model, dead)
-    survivors = np.setdiff1d(np.arange(250), dead)
+    survivors = np.setdiff1d(np.arange(table.n_slots), dead)
     agents = {int(ids_before[s]): a for s in survivors for a in model.agents
               if a.unique_id == ids_before[s]}
     Bookkeeping().step(model)

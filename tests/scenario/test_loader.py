@@ -35,6 +35,7 @@ SECTIONS = (
     "binding",
     "hypoxia",
     "permeability",
+    "angiogenesis",
     "bone",
     "cells",
     "systemic",
