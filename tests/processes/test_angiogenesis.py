@@ -206,3 +206,39 @@ def test_blind_sprouts_carry_no_flow_and_anastomosis_reoxygenates(write_scenario
     print(f"{newly.sum()} voxels newly perfused: pO2 on them +{on_path:.1f} mmHg, in marrow"
           f" within 20 µm +{rise:.1f} mmHg")
     assert on_path > 5.0 and rise > 1.0
+
+
+def test_type_h_endothelium_near_bone_releases_the_osteogenic_signal_more_under_vegf(
+    write_scenario, tmp_path
+):
+    """A bone slab across the section: vessels within 20 µm of it release the osteogenic
+    signal, × (1 + 10·φ) with φ the VEGFR2 occupancy; without release the signal stays 0."""
+    slab = np.zeros((SIZE_UM // VOXEL_UM,) * 2)
+    slab[:, 50:70] = 1.0
+    np.save(tmp_path / "slab.npy", slab)
+    near = np.zeros(slab.shape, dtype=bool)
+    near[:, 40:80] = True
+    means = {}
+    for label, overrides in {
+        "healthy": [],
+        "vegf": ["fields.vegf.external_production_per_h=40000"],  # about +44 ng/mL
+        "no release": ["angiogenesis.type_h_osteogenic_secretion_per_h=0"],
+        "blocked": ["fields.vegf.external_production_per_h=40000",
+                    "angiogenesis.vegfr2_signalling_fraction=0"],
+    }.items():
+        model = source_model(write_scenario, 1, [
+            f"domain.initial_bone={{kind: file, path: {tmp_path / 'slab.npy'}}}",
+            "cells.plasma_cell.secretion_per_h={vegf: 0}",
+            "angiogenesis.tip_selection_rate_per_h=0", *overrides,
+        ])
+        model.run_for(48)
+        signal = model.fields["osteogenic_signal"]
+        means[label] = (signal[near].mean(), signal[~near].mean(), readouts(model))
+    print({k: f"{v[0]:.3g} near bone, {v[1]:.3g} far; type-H cells"
+           f" {v[2]['type_h_endothelial_cells']}" for k, v in means.items()})
+    healthy, vegf, none, blocked = (means[k] for k in ("healthy", "vegf", "no release", "blocked"))
+    assert healthy[2]["type_h_endothelial_cells"] > 0
+    assert healthy[0] > 1.5 * healthy[1]  # released near bone, diffuses away
+    assert none[0] == none[1] == 0.0
+    assert vegf[0] > 2.0 * healthy[0]  # VEGF raises it (× up to 1 + 10·φ)
+    assert blocked[0] == pytest.approx(healthy[0], rel=0.05)  # through VEGFR2
