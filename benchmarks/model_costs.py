@@ -19,15 +19,22 @@ from abm.scenario import load_scenario
 
 
 def scaled_model(scenario: Path, size: int, extra: Sequence[str] = ()) -> MarrowModel:
-    """``scenario`` on a ``size`` × ``size`` section, initial cell counts scaled by the area so
-    the densities are the scenario's."""
+    """``scenario`` on a ``size`` × ``size`` section, initial cell counts (and numbers of foci)
+    scaled by the area so the densities are the scenario's."""
     base = load_scenario(scenario).scenario
     side_um = size * base.domain.voxel_um
     area_factor = side_um**2 / (base.domain.size_um[0] * base.domain.size_um[1])
-    overrides = [f"domain.size_um=[{side_um:g}, {side_um:g}]"] + [
-        f"cells.{name}.initial_count={round(spec.initial_count * area_factor)}"
-        for name, spec in base.cells.items() if spec.initial_count
-    ] + list(extra)
+    overrides = [f"domain.size_um=[{side_um:g}, {side_um:g}]"]
+    for name, spec in base.cells.items():
+        if spec.initial_count:
+            overrides.append(
+                f"cells.{name}.initial_count={round(spec.initial_count * area_factor)}"
+            )
+        if spec.placement.kind == "foci":
+            overrides.append(
+                f"cells.{name}.placement.n_foci={round(spec.placement.n_foci * area_factor)}"
+            )
+    overrides += list(extra)
     print(f"\nFull model: {scenario.name} at {size}² ({', '.join(overrides)})", flush=True)
     start = time.perf_counter()
     model = MarrowModel.from_scenario(scenario, overrides)
