@@ -242,3 +242,20 @@ def test_type_h_endothelium_near_bone_releases_the_osteogenic_signal_more_under_
     assert none[0] == none[1] == 0.0
     assert vegf[0] > 2.0 * healthy[0]  # VEGF raises it (× up to 1 + 10·φ)
     assert blocked[0] == pytest.approx(healthy[0], rel=0.05)  # through VEGFR2
+
+
+def test_sprouting_run_continues_identically_from_its_state(
+    write_scenario, load, model_arrays, assert_arrays_equal, check_consistency
+):
+    """Tips, sprouts, inlets and the sprout counter are all in the checkpointed state."""
+    model = source_model(write_scenario, 2)
+    model.run_for(30)
+    assert readouts(model)["n_endothelial_tips"] > 0
+    arrays, meta = model.state()
+    resumed = MarrowModel(model.config, _place_initial_cells=False)
+    resumed.load_state(arrays, meta)
+    model.run_for(20)
+    resumed.run_for(20)
+    assert_arrays_equal(model_arrays(model), model_arrays(resumed))
+    assert readouts(model) == readouts(resumed)
+    check_consistency(resumed)
