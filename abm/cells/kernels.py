@@ -615,6 +615,28 @@ def mineralize(
 
 
 @njit(cache=True)
+def _neighbour_slot(x, y, direction, occupant, periodic):
+    """Slot of the cell next to ``(x, y)`` in ``direction``; −1 when that voxel is empty or
+    outside a closed edge."""
+    nx, ny = occupant.shape
+    tx, ty = neighbour(x, y, direction, nx, ny, periodic)
+    return occupant[tx, ty] if tx >= 0 else -1
+
+
+@njit(cache=True)
+def _offset_voxel(x, y, di, dj, nx, ny, periodic):
+    """Voxel ``(x + di, y + dj)`` (wrapped when ``periodic``); ``(-1, -1)`` outside a closed
+    edge."""
+    i = x + di
+    j = y + dj
+    if periodic:
+        return i % nx, j % ny
+    if i < 0 or i >= nx or j < 0 or j >= ny:
+        return -1, -1
+    return i, j
+
+
+@njit(cache=True)
 def _central_difference(field, x, y, axis, periodic):
     """(c(+1) − c(−1))/2 along ``axis`` (0: x, 1: y) at voxel ``(x, y)``, concentration per
     voxel; one-sided at a closed edge."""
@@ -649,15 +671,8 @@ def _tip_nearby(x, y, reach, reach_sq, occupant, tip, periodic):
         for dj in range(-reach, reach + 1):
             if di * di + dj * dj > reach_sq:
                 continue
-            i = x + di
-            j = y + dj
-            if periodic:
-                i = i % nx
-                j = j % ny
-            elif i < 0 or i >= nx or j < 0 or j >= ny:
-                continue
-            o = occupant[i, j]
-            if o >= 0 and tip[o]:
+            i, j = _offset_voxel(x, y, di, dj, nx, ny, periodic)
+            if i >= 0 and occupant[i, j] >= 0 and tip[occupant[i, j]]:
                 return True
     return False
 
@@ -799,10 +814,7 @@ def move_tips(
                     moved += 1
                 break
         for direction in range(4):
-            tx, ty = neighbour(x[s], y[s], direction, nx, ny, periodic)
-            if tx < 0:
-                continue
-            o = occupant[tx, ty]
+            o = _neighbour_slot(x[s], y[s], direction, occupant, periodic)
             if o >= 0 and cell_type[o] == endothelial and _foreign_endothelium(
                 s, o, sprout, parent_sprout, inlet
             ):
@@ -825,7 +837,6 @@ def perfused_sprout_cells(
     cell or an initial profile); a remaining connected group of grown cells is perfused when the
     initial profiles it touches carry two or more labels.
     """
-    nx, ny = occupant.shape
     degree = np.zeros(n_slots, dtype=np.int64)
     pruned = np.zeros(n_slots, dtype=np.bool_)
     queue = np.empty(n_slots, dtype=np.int64)
@@ -839,10 +850,7 @@ def perfused_sprout_cells(
             continue
         n_labels = 0
         for direction in range(4):
-            tx, ty = neighbour(x[s], y[s], direction, nx, ny, periodic)
-            if tx < 0:
-                continue
-            o = occupant[tx, ty]
+            o = _neighbour_slot(x[s], y[s], direction, occupant, periodic)
             if o < 0 or cell_type[o] != endothelial:
                 continue
             if sprout[o] >= 0:
@@ -863,10 +871,7 @@ def perfused_sprout_cells(
         s = queue[head]
         head += 1
         for direction in range(4):
-            tx, ty = neighbour(x[s], y[s], direction, nx, ny, periodic)
-            if tx < 0:
-                continue
-            o = occupant[tx, ty]
+            o = _neighbour_slot(x[s], y[s], direction, occupant, periodic)
             if o < 0 or pruned[o]:
                 continue
             degree[o] -= 1
@@ -889,10 +894,7 @@ def perfused_sprout_cells(
             s = queue[head]
             head += 1
             for direction in range(4):
-                tx, ty = neighbour(x[s], y[s], direction, nx, ny, periodic)
-                if tx < 0:
-                    continue
-                o = occupant[tx, ty]
+                o = _neighbour_slot(x[s], y[s], direction, occupant, periodic)
                 if o < 0 or cell_type[o] != endothelial:
                     continue
                 if sprout[o] < 0:
@@ -935,14 +937,8 @@ def type_h_release(
             for dj in range(-reach, reach + 1):
                 if near_bone or di * di + dj * dj > reach_sq:
                     continue
-                i = x[s] + di
-                j = y[s] + dj
-                if periodic:
-                    i = i % nx
-                    j = j % ny
-                elif i < 0 or i >= nx or j < 0 or j >= ny:
-                    continue
-                near_bone = tissue[i, j] == BONE
+                i, j = _offset_voxel(x[s], y[s], di, dj, nx, ny, periodic)
+                near_bone = i >= 0 and tissue[i, j] == BONE
         if near_bone:
             phi = occupancy(signalling * vegf[x[s], y[s]], vegfr2_half_occupancy, 1.0)
             released[x[s], y[s]] += release_per_cell * (1.0 + vegf_gain * phi)

@@ -224,13 +224,19 @@ def test_tip_anastomoses_with_another_vessel_but_not_with_its_own():
     assert parent.tip[tip]
 
 
-@pytest.mark.parametrize("seed", range(4))
-def test_tip_walk_matches_reference(seed):
+def random_lattice(seed, vegf_range, n_cells):
+    """A 16² lattice with uniform random VEGF in ``vegf_range``, and ``n_cells`` distinct random
+    voxels for the caller to fill: ``(rng, lattice, voxels)``."""
     rng = np.random.default_rng(seed)
     lat = Lattice(shape=(16, 16), capacity=300)
-    lat.vegf[...] = rng.uniform(0, 8000, lat.vegf.shape)
-    for flat in rng.permutation(256)[:60]:
-        x, y = divmod(int(flat), 16)
+    lat.vegf[...] = rng.uniform(*vegf_range, lat.vegf.shape)
+    return rng, lat, [divmod(int(flat), 16) for flat in rng.permutation(256)[:n_cells]]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_tip_walk_matches_reference(seed):
+    rng, lat, voxels = random_lattice(seed, (0, 8000), 60)
+    for x, y in voxels:
         kind = rng.random()
         if kind < 0.3:
             lat.add(x, y, inlet=int(rng.integers(1, 3)))
@@ -299,11 +305,8 @@ def test_no_tip_without_each_condition(change):
 
 @pytest.mark.parametrize("seed", range(4))
 def test_tip_selection_matches_reference(seed):
-    rng = np.random.default_rng(seed)
-    lat = Lattice(shape=(16, 16), capacity=300)
-    lat.vegf[...] = rng.uniform(2000, 9000, lat.vegf.shape)
-    for flat in rng.permutation(256)[:70]:
-        x, y = divmod(int(flat), 16)
+    rng, lat, voxels = random_lattice(seed, (2000, 9000), 70)
+    for x, y in voxels:
         lat.add(x, y, inlet=int(rng.integers(1, 3)), tip=bool(rng.random() < 0.1),
                 cell_type=EC if rng.random() < 0.8 else OTHER)
     order = rng.permutation(lat.n)
