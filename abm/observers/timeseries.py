@@ -8,7 +8,7 @@ import numpy as np
 
 from abm.cells.table import CELL_TYPE_CODE, STAGES
 from abm.fields.stack import MARROW, VESSEL_LUMEN
-from abm.processes.angiogenesis import SPROUT, TIP
+from abm.processes.angiogenesis import TIP, endothelium, grown_endothelium
 from abm.scenario.schema import BONE_LAYER, CELL_TYPES, OSTEOID_LAYER, VESSEL_LAYER
 from abm.vessels.morphometry import (
     in_plane_vessel_length_density_mm_per_mm2,
@@ -88,22 +88,21 @@ def _endothelium_readouts(model: MarrowModel) -> dict[str, float | int]:
     :mod:`abm.vessels.morphometry`), tips, grown endothelium, perfused fraction and in-plane
     length of the vessels."""
     table, domain = model.cells, model.config.domain
-    endothelium = table["alive"] & (table["cell_type"] == CELL_TYPE_CODE["endothelial_cell"])
-    grown = endothelium & (table[SPROUT] >= 0)
+    lining, grown = endothelium(table), grown_endothelium(table)
     n_grown = int(np.count_nonzero(grown))
-    n_endothelium = int(np.count_nonzero(endothelium))
+    n_endothelium = int(np.count_nonzero(lining))
     perfused = np.count_nonzero(
-        model.fields.tissue[table["x"][endothelium], table["y"][endothelium]] == VESSEL_LUMEN
+        model.fields.tissue[table["x"][lining], table["y"][lining]] == VESSEL_LUMEN
     )
     area_mm2 = domain.size_um[0] * domain.size_um[1] * 1e-6
     crossing = np.zeros(domain.shape, dtype=bool)  # the initial network's endothelium
-    initial = endothelium & ~grown
+    initial = lining & ~grown
     crossing[table["x"][initial], table["y"][initial]] = True
     return {
         "microvessel_density_per_mm2": microvessel_density_per_mm2(
             crossing, n_grown, domain.voxel_um, domain.boundary == "periodic"
         ),
-        "n_endothelial_tips": int(np.count_nonzero(endothelium & table[TIP])),
+        "n_endothelial_tips": int(np.count_nonzero(lining & table[TIP])),
         "n_grown_endothelial_cells": n_grown,
         "perfused_vessel_fraction": perfused / n_endothelium if n_endothelium else 0.0,
         "vessel_length_density_mm_per_mm2": in_plane_vessel_length_density_mm_per_mm2(

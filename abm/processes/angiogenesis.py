@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from abm.cells import kernels
-from abm.cells.table import CELL_TYPE_CODE, PRECURSOR
+from abm.cells.table import CELL_TYPE_CODE, PRECURSOR, CellTable
 from abm.fields.stack import VESSEL_LUMEN
 from abm.processes.turnover import record_mothers
 from abm.scenario import units
@@ -43,6 +43,16 @@ SPROUT, PARENT_SPROUT, INLET, TIP = "sprout", "parent_sprout", "inlet", "tip"
 """Endothelial cell-table columns: the sprout a grown EC belongs to (−1: initial network), the
 sprout its sprout budded from (−1: the initial network), the inlet profile its lineage started
 from (≥ 1), and whether it is a tip cell."""
+
+
+def endothelium(table: CellTable) -> np.ndarray:
+    """Boolean mask of the living endothelial cells among the table's rows in use."""
+    return table["alive"] & (table["cell_type"] == ENDOTHELIAL)
+
+
+def grown_endothelium(table: CellTable) -> np.ndarray:
+    """Boolean mask of the living endothelial cells grown by sprouting."""
+    return endothelium(table) & (table[SPROUT] >= 0)
 
 
 class TypeHSignalling:
@@ -134,12 +144,12 @@ class EndothelialFates:
         """Regress sprouts, then select tips."""
         self._regress(model)
         table, fields, rng = model.cells, model.fields, model.rng
-        endothelium = np.flatnonzero(table["alive"] & (table["cell_type"] == ENDOTHELIAL))
-        if endothelium.size == 0:
+        lining = np.flatnonzero(endothelium(table))
+        if lining.size == 0:
             return
-        order = rng.permutation(endothelium)
+        order = rng.permutation(lining)
         u = rng.random(table.n_slots)
-        table.reserve(len(endothelium))
+        table.reserve(len(lining))
         col = table.full
         n = table.n_slots
         mother_slot = np.full(table.capacity, -1, dtype=np.int64)
@@ -157,9 +167,7 @@ class EndothelialFates:
         """Each grown sprout regresses whole with probability 1 − exp(−r·K_s/(K_s + V̄)·Δt);
         its voxels return to marrow."""
         table, fields = model.cells, model.fields
-        grown = np.flatnonzero(
-            table["alive"] & (table["cell_type"] == ENDOTHELIAL) & (table[SPROUT] >= 0)
-        )
+        grown = np.flatnonzero(grown_endothelium(table))
         if grown.size == 0:
             return
         sprouts, member_of = np.unique(table[SPROUT][grown], return_inverse=True)
@@ -175,8 +183,10 @@ class EndothelialFates:
         dying = regresses[member_of]
         table["alive"][grown[dying]] = False
         table.occupant[x[dying], y[dying]] = -1
-        fields[VESSEL_LAYER][x[dying], y[dying]] = 0.0
-        fields.update_tissue()
+        lumen = fields[VESSEL_LAYER]
+        if lumen[x[dying], y[dying]].any():  # blind sprouts leave the tissue map as it is
+            lumen[x[dying], y[dying]] = 0.0
+            fields.update_tissue()
         self.sprouts_regressed_total += int(regresses.sum())
 
     def readouts(self) -> dict[str, int]:
@@ -232,8 +242,7 @@ class SproutGrowth:
     def step(self, model: MarrowModel) -> None:
         """Move the tips, then make grown vessels lumen exactly where they carry flow."""
         table, fields, rng = model.cells, model.fields, model.rng
-        alive, cell_type = table["alive"], table["cell_type"]
-        tips = np.flatnonzero(alive & (cell_type == ENDOTHELIAL) & table[TIP])
+        tips = np.flatnonzero(endothelium(table) & table[TIP])
         if tips.size:
             table.reserve(len(tips))
             col = table.full
@@ -257,9 +266,7 @@ class SproutGrowth:
         """Set the lumen layer of grown ECs to 1 where they carry flow and 0 where they do
         not, and reclassify the tissue if anything changed."""
         table, fields = model.cells, model.fields
-        grown = np.flatnonzero(
-            table["alive"] & (table["cell_type"] == ENDOTHELIAL) & (table[SPROUT] >= 0)
-        )
+        grown = np.flatnonzero(grown_endothelium(table))
         if grown.size == 0:
             return
         perfused = np.zeros(table.n_slots, dtype=bool)

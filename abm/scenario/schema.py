@@ -831,31 +831,25 @@ class Scenario(Strict):
 def cross_section_errors(scenario: Scenario) -> list[tuple[tuple[str, ...], str]]:
     """Checks that need values from more than one section, as ``(key path, message)`` pairs."""
     errors = []
-    for name, spec in scenario.cells.items():
-        p = units.hop_probability(
-            spec.random_motility_um2_per_h, scenario.time.step_h, scenario.domain.voxel_um
-        )
+    motilities = [
+        (("cells", name, "random_motility_um2_per_h"), spec.random_motility_um2_per_h)
+        for name, spec in scenario.cells.items()
+    ]
+    motilities.append(
+        (("angiogenesis", "tip_random_motility_um2_per_h"),
+         scenario.angiogenesis.tip_random_motility_um2_per_h)
+    )
+    for key_path, motility in motilities:
+        p = units.hop_probability(motility, scenario.time.step_h, scenario.domain.voxel_um)
         if p > 1.0:
             errors.append(
                 (
-                    ("cells", name, "random_motility_um2_per_h"),
-                    f"{spec.random_motility_um2_per_h:g} µm²/h needs {p:.3g} lattice hops per"
-                    f" step (at most 1) with {scenario.time.step_h:g} h steps and"
-                    f" {scenario.domain.voxel_um:g} µm voxels",
+                    key_path,
+                    f"{motility:g} µm²/h needs {p:.3g} lattice hops per step (at most 1) with"
+                    f" {scenario.time.step_h:g} h steps and {scenario.domain.voxel_um:g} µm"
+                    " voxels",
                 )
             )
-    angiogenesis = scenario.angiogenesis
-    p = units.hop_probability(
-        angiogenesis.tip_random_motility_um2_per_h, scenario.time.step_h, scenario.domain.voxel_um
-    )
-    if p > 1.0:
-        errors.append(
-            (
-                ("angiogenesis", "tip_random_motility_um2_per_h"),
-                f"{angiogenesis.tip_random_motility_um2_per_h:g} µm²/h needs {p:.3g} lattice"
-                " hops per step (at most 1)",
-            )
-        )
     endothelium = scenario.cells.endothelial_cell
     for key in ("initial_count", "division_rate_per_day", "death_rate_per_day",
                 "random_motility_um2_per_h"):
