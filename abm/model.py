@@ -29,6 +29,7 @@ from abm.processes.migration import RandomMigration
 from abm.processes.osteoblasts import Formation, OsteoblastFates
 from abm.processes.osteoclasts import OsteoclastFates, Resorption
 from abm.processes.permeability import VesselPermeability
+from abm.processes.responses import SignalResponses
 from abm.processes.transport import Transport
 from abm.processes.turnover import CellTurnover
 from abm.scenario import load_scenario
@@ -83,6 +84,7 @@ class MarrowModel(mesa.Model):
         self._grid_synced_step = -1
         self.register("transport", Transport(self))
         self.register("sensing", HifSensing(self))
+        self.register("sensing", SignalResponses(self))
         self.register("sensing", VesselPermeability(self))
         self.register("sensing", TypeHSignalling(self))
         self.register("decisions", CellTurnover(self))

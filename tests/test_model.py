@@ -59,14 +59,15 @@ def test_from_scenario_builds_the_tiny_model(make_model, tiny_scenario, load):
     assert np.all(model.fields.tissue[xs, ys] == np.where(endothelial, VESSEL_LUMEN, MARROW))
     assert model.schedule_summary() == {
         "transport": ["transport"],
-        "sensing": ["hif_sensing", "vessel_permeability", "type_h_signalling"],
+        "sensing": ["hif_sensing", "signal_responses", "vessel_permeability", "type_h_signalling"],
         "decisions": ["cell_turnover", "osteoclast_fates", "osteoblast_fates", "endothelial_fates"],
         "actions": ["random_migration", "resorption", "formation", "sprout_growth"],
         "bookkeeping": ["bookkeeping"],
         "observers": [],
     }
     assert [p.name for p in model.processes()] == [
-        "transport", "hif_sensing", "vessel_permeability", "type_h_signalling", "cell_turnover",
+        "transport", "hif_sensing", "signal_responses", "vessel_permeability",
+        "type_h_signalling", "cell_turnover",
         "osteoclast_fates", "osteoblast_fates", "endothelial_fates", "random_migration",
         "resorption", "formation", "sprout_growth", "bookkeeping",
     ]
@@ -130,11 +131,13 @@ def test_phases_run_in_order(make_model):
         "rec_decisions",
     ]
     assert summary["sensing"] == [
-        "hif_sensing", "vessel_permeability", "type_h_signalling", "rec_sensing", "rec_sensing_2"
+        "hif_sensing", "signal_responses", "vessel_permeability", "type_h_signalling",
+        "rec_sensing", "rec_sensing_2",
     ]
     assert summary["transport"] == ["transport", "rec_transport"]
     assert [p.name for p in model.processes()] == [
-        "transport", "rec_transport", "hif_sensing", "vessel_permeability", "type_h_signalling",
+        "transport", "rec_transport", "hif_sensing", "signal_responses",
+        "vessel_permeability", "type_h_signalling",
         "rec_sensing", "rec_sensing_2", "cell_turnover", "osteoclast_fates", "osteoblast_fates",
         "endothelial_fates", "rec_decisions", "random_migration", "resorption", "formation",
         "sprout_growth", "rec_actions", "bookkeeping", "rec_bookkeeping",

@@ -283,7 +283,7 @@ def test_manifest_schedule_lists_every_process(straight_run):
     manifest = RunDirectory.open(straight_run).read_manifest()
     assert manifest["schedule"] == {
         "transport": ["transport"],
-        "sensing": ["hif_sensing", "vessel_permeability", "type_h_signalling"],
+        "sensing": ["hif_sensing", "signal_responses", "vessel_permeability", "type_h_signalling"],
         "decisions": ["cell_turnover", "osteoclast_fates", "osteoblast_fates", "endothelial_fates"],
         "actions": ["random_migration", "resorption", "formation", "sprout_growth"],
         "bookkeeping": ["bookkeeping"],

@@ -114,15 +114,17 @@ def _append_daughter(
 
 @njit(cache=True)
 def divide_and_die(
-    order, u_death, u_divide, first_direction, death_probability, division_probability,
-    alive, cell_type, x, y, age_h, cell_id, mother, occupant, tissue,
+    order, u_death, u_divide, first_direction, death_per_step, division_per_step, death_fold,
+    division_fold, alive, cell_type, x, y, age_h, cell_id, mother, occupant, tissue,
     periodic, n_slots,
 ):
     """One step of cell turnover, in place. Returns the new ``n_slots``.
 
     For each slot ``s`` in ``order`` (living cells only; daughters born this step do not act):
-    die with probability ``death_probability[type]``; otherwise divide with probability
-    ``division_probability[type]`` into the first free neighbour, trying directions
+    die with probability 1 − exp(−``death_per_step[type]`` × ``death_fold[s]``); otherwise
+    divide with probability 1 − exp(−``division_per_step[type]`` × ``division_fold[s]``)
+    (rates × step; an empty fold array means fold 1) into the first free neighbour, trying
+    directions
     ``first_direction[s], +1, +2, +3 (mod 4)`` — no free neighbour, no division (contact
     inhibition). A daughter is appended at slot ``n_slots`` with its mother's type, age 0,
     ``cell_id = -1`` and ``mother[daughter] = s``; the mother's age is reset to 0.
@@ -134,11 +136,11 @@ def divide_and_die(
         if not alive[s]:
             continue
         t = cell_type[s]
-        if u_death[s] < death_probability[t]:
+        if u_death[s] < _probability(death_per_step[t] * fold_of(death_fold, s), 1.0):
             alive[s] = False
             occupant[x[s], y[s]] = -1
             continue
-        if u_divide[s] >= division_probability[t]:
+        if u_divide[s] >= _probability(division_per_step[t] * fold_of(division_fold, s), 1.0):
             continue
         for j in range(4):
             tx, ty = neighbour(x[s], y[s], (first_direction[s] + j) % 4, nx, ny, periodic)
@@ -151,6 +153,13 @@ def divide_and_die(
                 age_h[s] = 0.0
                 break
     return n_slots
+
+
+@njit(cache=True)
+def fold_of(fold, s):
+    """Cell ``s``'s fold change of a behaviour from its response rules (1 when ``fold`` is
+    empty: no rule changes the behaviour)."""
+    return fold[s] if fold.shape[0] > 0 else 1.0
 
 
 @njit(cache=True)
@@ -204,6 +213,34 @@ def occupancy(concentration, half_saturation, hill):
         return 0.0
     ratio = (concentration / half_saturation) ** hill
     return ratio / (1.0 + ratio)
+
+
+@njit(cache=True)
+def behaviour_folds(
+    alive, cell_type, x, y, n_slots, signals, rule_type, rule_signal, rule_behaviour,
+    rule_half_max, rule_hill, rule_gain, folds,
+):
+    """Fold change of each ruled behaviour of every cell from the signals in its voxel, in place.
+
+    ``folds[b, s]`` ← Π (1 + ``rule_gain[r]`` · occupancy(c, ``rule_half_max[r]``,
+    ``rule_hill[r]``)) over the rules r with ``rule_type[r]`` = the cell's type and
+    ``rule_behaviour[r]`` = b, where c = ``signals[rule_signal[r], x, y]`` (1 without such a
+    rule, and for dead slots). ``signals``: ``float64[n_signals, nx, ny]``; ``folds``:
+    ``float64[n_behaviours, ≥ n_slots]``.
+    """
+    n_behaviours = folds.shape[0]
+    for s in range(n_slots):
+        for b in range(n_behaviours):
+            folds[b, s] = 1.0
+        if not alive[s]:
+            continue
+        t = cell_type[s]
+        for r in range(rule_type.shape[0]):
+            if rule_type[r] == t:
+                c = signals[rule_signal[r], x[s], y[s]]
+                folds[rule_behaviour[r], s] *= 1.0 + rule_gain[r] * occupancy(
+                    c, rule_half_max[r], rule_hill[r]
+                )
 
 
 @njit(cache=True)
@@ -404,7 +441,7 @@ def _crawl(s, first, x, y, occupant, tissue, periodic):
 def osteoblast_fates(
     order, u_fate, u_activate, first_direction, stromal, osteoblast, alive, cell_type, stage,
     stage_h, x, y, age_h, cell_id, mother, occupant, tissue, tgfb, vegf, osteogenic,
-    max_commitment_per_h, tgfb_commitment_half_saturation, precursor_death_per_h,
+    max_commitment_per_h, commitment_fold, tgfb_commitment_half_saturation, precursor_death_per_h,
     activation_per_h, tgfb_activation_half_saturation, vegf_gain, vegf_half_saturation,
     osteogenic_gain, osteogenic_half_saturation, active_period_h, lining_fraction, step_h,
     periodic, n_slots,
@@ -413,7 +450,8 @@ def osteoblast_fates(
 
     For each slot in ``order`` (cells born this step do not act):
 
-    - a stromal cell commits an osteoblast precursor with rate k_c·π(TGF-β) (asymmetric
+    - a stromal cell commits an osteoblast precursor with rate k_c·π(TGF-β), × its
+      ``commitment_fold`` from response rules (empty: 1) (asymmetric
       division: the daughter goes to the first free neighbour from ``first_direction[s]``,
       ``mother[daughter] = s``; no free neighbour, no commitment);
     - a precursor dies with ``precursor_death_per_h``; otherwise, touching bone, it activates
@@ -430,7 +468,7 @@ def osteoblast_fates(
         here_x = x[s]
         here_y = y[s]
         if cell_type[s] == stromal:
-            rate = max_commitment_per_h * occupancy(
+            rate = max_commitment_per_h * fold_of(commitment_fold, s) * occupancy(
                 tgfb[here_x, here_y], tgfb_commitment_half_saturation, 1.0
             )
             if u_fate[s] >= _probability(rate, step_h):

@@ -27,9 +27,28 @@ def is_free(tx, ty, occupant, tissue):
     return tx >= 0 and occupant[tx, ty] < 0 and tissue[tx, ty] == 0
 
 
+def fold_of(fold, s):
+    """Reference of :func:`abm.cells.kernels.fold_of`."""
+    return fold[s] if len(fold) else 1.0
+
+
+def behaviour_folds(
+    alive, cell_type, x, y, n_slots, signals, rule_type, rule_signal, rule_behaviour,
+    rule_half_max, rule_hill, rule_gain, folds,
+):
+    """Reference of :func:`abm.cells.kernels.behaviour_folds`, vectorized over cells."""
+    folds[:, :n_slots] = 1.0
+    living = np.flatnonzero(alive[:n_slots])
+    for r in range(len(rule_type)):
+        cells = living[cell_type[living] == rule_type[r]]
+        c = signals[rule_signal[r], x[cells], y[cells]]
+        ratio = (np.maximum(c, 0.0) / rule_half_max[r]) ** rule_hill[r]
+        folds[rule_behaviour[r], cells] *= 1.0 + rule_gain[r] * ratio / (1.0 + ratio)
+
+
 def divide_and_die(
-    order, u_death, u_divide, first_direction, death_probability, division_probability,
-    alive, cell_type, x, y, age_h, cell_id, mother, occupant, tissue,
+    order, u_death, u_divide, first_direction, death_per_step, division_per_step, death_fold,
+    division_fold, alive, cell_type, x, y, age_h, cell_id, mother, occupant, tissue,
     periodic, n_slots,
 ):
     """Reference of :func:`abm.cells.kernels.divide_and_die`."""
@@ -38,11 +57,11 @@ def divide_and_die(
         if not alive[s]:
             continue
         t = cell_type[s]
-        if u_death[s] < death_probability[t]:
+        if u_death[s] < probability(death_per_step[t] * fold_of(death_fold, s), 1.0):
             alive[s] = False
             occupant[x[s], y[s]] = -1
             continue
-        if u_divide[s] >= division_probability[t]:
+        if u_divide[s] >= probability(division_per_step[t] * fold_of(division_fold, s), 1.0):
             continue
         for j in range(4):
             tx, ty = neighbour(x[s], y[s], (first_direction[s] + j) % 4, nx, ny, periodic)
@@ -117,7 +136,7 @@ def wall_conductivity_fold(tissue, vegf, half_occupancy, max_fold, periodic):
 
 def probability(rate_per_h, step_h):
     """Per-step probability of an event of rate ``rate_per_h``."""
-    return 1.0 - math.exp(-rate_per_h * step_h)
+    return -math.expm1(-rate_per_h * step_h)
 
 
 def lifespan_death_probability(age_h, step_h, clock_rate_per_h, clock_stages):
@@ -217,7 +236,7 @@ def resorb(
 def osteoblast_fates(
     order, u_fate, u_activate, first_direction, stromal, osteoblast, alive, cell_type, stage,
     stage_h, x, y, age_h, cell_id, mother, occupant, tissue, tgfb, vegf, osteogenic,
-    max_commitment_per_h, tgfb_commitment_half_saturation, precursor_death_per_h,
+    max_commitment_per_h, commitment_fold, tgfb_commitment_half_saturation, precursor_death_per_h,
     activation_per_h, tgfb_activation_half_saturation, vegf_gain, vegf_half_saturation,
     osteogenic_gain, osteogenic_half_saturation, active_period_h, lining_fraction, step_h,
     periodic, n_slots,
@@ -229,7 +248,7 @@ def osteoblast_fates(
             continue
         here = x[s], y[s]
         if cell_type[s] == stromal:
-            rate = max_commitment_per_h * occupancy(
+            rate = max_commitment_per_h * fold_of(commitment_fold, s) * occupancy(
                 tgfb[here], tgfb_commitment_half_saturation, 1.0
             )
             target = _first(

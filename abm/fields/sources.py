@@ -14,16 +14,21 @@ from numba import njit
 
 
 @njit(cache=True)
-def deposit_cell_rates(alive, cell_type, stage, x, y, n_slots, rates, hif, hif_gain, out):
+def deposit_cell_rates(
+    alive, cell_type, stage, x, y, n_slots, rates, hif, hif_gain, secretion_fold, out
+):
     """Add ``rates[type, stage, k] × (1 + hif_gain[type, k] × hif[cell])`` to ``out[k, x, y]``
-    for every living cell, in place.
+    for every living cell, in place; term 0 (secretion) is also × ``secretion_fold[cell]``.
 
     ``rates``: ``float64[n_types, n_stages, n_terms]`` (a cell's rates depend on its type and
     lineage stage); ``hif``: the cells' HIF-1α activity (0–1; read only where a gain is
     non-zero, so it may be empty when all gains are 0); ``hif_gain``:
-    ``float64[n_types, n_terms]``; ``out``: ``float64[n_terms, nx, ny]``.
+    ``float64[n_types, n_terms]``; ``secretion_fold``: the cells' fold change of secretion from
+    their response rules (:mod:`abm.processes.responses`; empty: 1); ``out``:
+    ``float64[n_terms, nx, ny]``.
     """
     n_terms = rates.shape[2]
+    folded = secretion_fold.shape[0] > 0
     for s in range(n_slots):
         if alive[s]:
             t = cell_type[s]
@@ -32,10 +37,14 @@ def deposit_cell_rates(alive, cell_type, stage, x, y, n_slots, rates, hif, hif_g
                 rate = rates[t, g, k]
                 if hif_gain[t, k] != 0.0:
                     rate *= 1.0 + hif_gain[t, k] * hif[s]
+                if k == 0 and folded:
+                    rate *= secretion_fold[s]
                 out[k, x[s], y[s]] += rate
 
 
-def deposit_cell_rates_reference(alive, cell_type, stage, x, y, n_slots, rates, hif, hif_gain, out):
+def deposit_cell_rates_reference(
+    alive, cell_type, stage, x, y, n_slots, rates, hif, hif_gain, secretion_fold, out
+):
     """:func:`deposit_cell_rates` with ``np.add.at``."""
     living = np.flatnonzero(alive[:n_slots])
     types = cell_type[living]
@@ -44,6 +53,8 @@ def deposit_cell_rates_reference(alive, cell_type, stage, x, y, n_slots, rates, 
         factor = np.ones(len(living))
         modulated = gain != 0.0
         factor[modulated] += gain[modulated] * hif[living[modulated]]
+        if k == 0 and len(secretion_fold):
+            factor *= secretion_fold[living]
         np.add.at(out[k], (x[living], y[living]), rates[types, stage[living], k] * factor)
 
 

@@ -23,6 +23,7 @@ import numpy as np
 
 from abm.cells import kernels
 from abm.cells.table import CELL_TYPE_CODE
+from abm.processes.responses import fold
 from abm.processes.turnover import record_mothers
 from abm.scenario import units
 from abm.scenario.schema import BONE_LAYER, OSTEOID_LAYER
@@ -81,7 +82,8 @@ class OsteoblastFates:
             col("cell_type"), col("stage"), col("stage_h"), col("x"), col("y"), col("age_h"),
             col("cell_id"), mother_slot, table.occupant, fields.tissue, fields["tgfb"],
             fields["vegf"], fields["osteogenic_signal"], self.max_commitment_per_h,
-            rules.tgfb_commitment_half_saturation_pM, self.precursor_death_per_h,
+            fold(table, "osteoblast_commitment"), rules.tgfb_commitment_half_saturation_pM,
+            self.precursor_death_per_h,
             self.activation_per_h, rules.tgfb_activation_half_saturation_pM,
             rules.vegf_activation_gain, rules.vegf_half_saturation_pg_per_mL,
             rules.osteogenic_activation_gain, rules.osteogenic_half_saturation,

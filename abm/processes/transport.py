@@ -10,7 +10,8 @@ Per species (concentration c in its unit; rates per second), on the lattice:
 - Cells (from the cell table, one numba pass): secretion s, first-order uptake u and maximal
   consumption m of the cell's type, per-cell amounts spread over the voxel volume. Secretion
   is × (1 + a_H·HIF) with the type's ``hif_secretion_gain`` a_H and the cell's HIF-1α activity
-  (:mod:`abm.processes.hypoxia`). Osteoblasts
+  (:mod:`abm.processes.hypoxia`), and × the cell's fold change of the species' secretion from
+  its response rules (:mod:`abm.processes.responses`). Osteoblasts
   and osteoclasts secrete only in their active stage (:data:`SECRETING_STAGES`); every stage
   consumes and takes up.
 - Amounts released by other processes since the last step (TGF-β from resorbed matrix,
@@ -41,6 +42,7 @@ from abm.fields.solver import EdgeConditions, FieldSolver, SolveReport
 from abm.fields.sources import deposit_cell_rates, linearized_consumption
 from abm.fields.stack import MARROW, VESSEL_LUMEN
 from abm.processes.hypoxia import HIF_COLUMN
+from abm.processes.responses import fold
 from abm.scenario import units
 from abm.scenario.schema import FREE_RANKL_LAYER, Boundary, FieldSpecies, Scenario
 
@@ -180,7 +182,8 @@ class Transport:
             hif = table[HIF_COLUMN] if sp.hif_gain.any() else self._no_hif
             deposit_cell_rates(
                 table["alive"], table["cell_type"], table["stage"], table["x"], table["y"],
-                table.n_slots, sp.rates, hif, sp.hif_gain, terms,
+                table.n_slots, sp.rates, hif, sp.hif_gain, fold(table, f"{sp.name}_secretion"),
+                terms,
             )
             source, loss, consumption = terms[SECRETION], terms[UPTAKE], terms[CONSUMPTION]
             released = fields.released.get(sp.name)

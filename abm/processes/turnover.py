@@ -1,7 +1,8 @@
 """Cell turnover: division into a free neighbouring voxel and death, at per-type rates.
 
 Decision phase. Rates come from ``cells.<type>.division_rate_per_day`` and
-``death_rate_per_day`` and become per-step probabilities p = 1 − exp(−k·Δt).
+``death_rate_per_day``, times each cell's fold change of division or death from its response
+rules (:mod:`abm.processes.responses`), and become per-step probabilities p = 1 − exp(−k·Δt).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import numpy as np
 
 from abm.cells import kernels
 from abm.cells.table import CellTable
+from abm.processes.responses import fold
 from abm.scenario import units
 
 if TYPE_CHECKING:
@@ -31,11 +33,10 @@ class CellTurnover:
         specs = [spec for _, spec in model.config.cells.items()]
 
         def per_step(rates_per_day: list[float]) -> np.ndarray:
-            rates_per_h = [units.per_day_to_per_h(k) for k in rates_per_day]
-            return np.array([units.event_probability(k, model.step_h) for k in rates_per_h])
+            return np.array([units.per_day_to_per_h(k) * model.step_h for k in rates_per_day])
 
-        self.division_probability = per_step([s.division_rate_per_day for s in specs])
-        self.death_probability = per_step([s.death_rate_per_day for s in specs])
+        self.division_per_step = per_step([s.division_rate_per_day for s in specs])
+        self.death_per_step = per_step([s.death_rate_per_day for s in specs])
         self.periodic = model.config.domain.boundary == "periodic"
         model.cells.add_column("mother_id", np.int64, -1, inherited=False, unit="Mesa unique_id")
 
@@ -51,8 +52,9 @@ class CellTurnover:
         col = table.full
         mother_slot = np.full(table.capacity, -1, dtype=np.int64)  # filled for daughters only
         table.n_slots = kernels.divide_and_die(
-            order, u_death, u_divide, first_direction, self.death_probability,
-            self.division_probability, col("alive"), col("cell_type"), col("x"), col("y"),
+            order, u_death, u_divide, first_direction, self.death_per_step,
+            self.division_per_step, fold(table, "death"), fold(table, "division"),
+            col("alive"), col("cell_type"), col("x"), col("y"),
             col("age_h"), col("cell_id"), mother_slot, table.occupant,
             model.fields.tissue, self.periodic, n,
         )

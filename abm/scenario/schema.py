@@ -460,6 +460,58 @@ Placement = Annotated[
 ]
 
 
+SIGNALS: tuple[str, ...] = (*FIELD_SPECIES, FREE_RANKL_LAYER)
+"""What a response rule can sense: the concentration of a field (in the field's unit) in the
+cell's voxel; ``rankl_free`` is RANKL not bound by OPG."""
+
+BEHAVIOURS: tuple[str, ...] = (
+    "division", "death", "osteoblast_commitment", *(f"{s}_secretion" for s in FIELD_SPECIES)
+)
+"""What a response rule can change: the division or death rate, a stromal cell's osteoblast
+commitment rate (``bone.osteoblasts``), or the secretion rate of one species."""
+
+STROMAL_ONLY_BEHAVIOURS: tuple[str, ...] = ("osteoblast_commitment",)
+"""Behaviours only stromal cells have (the osteoprogenitor pool)."""
+
+
+class ResponseRule(Strict):
+    """A signal → behaviour rule: a Hill curve of one sensed concentration multiplies one rate.
+
+    With H = s^n / (s^n + K^n) (s the signal in the cell's voxel, K = ``half_max``, n =
+    ``hill_power``) and F = ``max_fold_change``, the behaviour's rate is multiplied by
+    1 + (F − 1)·H when the signal ``increases`` it (F at saturation) and by 1 − (1 − 1/F)·H when
+    it ``decreases`` it (1/F at saturation). Several rules on one behaviour multiply.
+    """
+
+    signal: str = Field(description="Sensed field (a field species, or rankl_free).")
+    direction: Literal["increases", "decreases"]
+    behaviour: str = Field(description="Rate the rule multiplies (see BEHAVIOURS).")
+    half_max: Positive = Field(description="Signal K of half the maximal effect, in its unit.")
+    hill_power: Positive = Field(description="Hill exponent n of the response.")
+    max_fold_change: Annotated[float, Field(ge=1.0, allow_inf_nan=False)] = Field(
+        description="Fold change F ≥ 1 of the rate at saturating signal (÷F when decreasing)."
+    )
+
+    @field_validator("signal")
+    @classmethod
+    def _known_signal(cls, value: str) -> str:
+        _require_known([value], SIGNALS, "signal")
+        return value
+
+    @field_validator("behaviour")
+    @classmethod
+    def _known_behaviour(cls, value: str) -> str:
+        _require_known([value], BEHAVIOURS, "behaviour")
+        return value
+
+    @property
+    def saturated_gain(self) -> float:
+        """g with rate × (1 + g·H): F − 1 when increasing, 1/F − 1 when decreasing."""
+        if self.direction == "increases":
+            return self.max_fold_change - 1.0
+        return 1.0 / self.max_fold_change - 1.0
+
+
 class CellType(Strict):
     """Parameters of one cell type that every cell type shares."""
 
@@ -489,6 +541,10 @@ class CellType(Strict):
         default_factory=dict,
         description="Hypoxic gain of secretion by species (dimensionless a_H): the cell secretes"
         " secretion_per_h x (1 + a_H x HIF), HIF its HIF-1α activity 0-1 (`hypoxia`).",
+    )
+    rules: list[ResponseRule] = Field(
+        default_factory=list,
+        description="Signal → behaviour rules of this cell type (Hill curves; see ResponseRule).",
     )
 
     @field_validator(
@@ -828,7 +884,7 @@ class Scenario(Strict):
         return nx * ny
 
 
-def cross_section_errors(scenario: Scenario) -> list[tuple[tuple[str, ...], str]]:
+def cross_section_errors(scenario: Scenario) -> list[tuple[tuple[str | int, ...], str]]:
     """Checks that need values from more than one section, as ``(key path, message)`` pairs."""
     errors = []
     motilities = [
@@ -850,6 +906,16 @@ def cross_section_errors(scenario: Scenario) -> list[tuple[tuple[str, ...], str]
                     " voxels",
                 )
             )
+    for name, spec in scenario.cells.items():
+        for k, rule in enumerate(spec.rules):
+            if rule.behaviour in STROMAL_ONLY_BEHAVIOURS and name != "stromal_cell":
+                errors.append(
+                    (
+                        ("cells", name, "rules", k, "behaviour"),
+                        f"{rule.behaviour} is a behaviour of stromal cells only (the"
+                        " osteoprogenitor pool)",
+                    )
+                )
     endothelium = scenario.cells.endothelial_cell
     for key in ("initial_count", "division_rate_per_day", "death_rate_per_day",
                 "random_motility_um2_per_h"):

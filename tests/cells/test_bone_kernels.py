@@ -152,12 +152,14 @@ def test_osteoblast_fates_match_reference(seed, nx, ny, n_cells, periodic):
     n, rng = a["n"], a["rng"]
     order, u1, u2 = rng.permutation(n), rng.random(n), rng.random(n)
     first = rng.integers(0, 4, n)
+    commitment_fold = rng.uniform(0.0, 3.0, n) if seed % 2 else np.zeros(0)
 
     def call(fn, s):
         return fn(
             order, u1, u2, first, STROMAL, OSTEOBLAST, s["alive"], s["cell_type"], s["stage"],
             s["stage_h"], s["x"], s["y"], s["age_h"], s["cell_id"], s["mother"], s["occupant"],
-            s["tissue"], s["tgfb"], s["vegf"], s["osteogenic"], 0.5, 0.7, 0.1, 0.4, 0.3, 2.0,
+            s["tissue"], s["tgfb"], s["vegf"], s["osteogenic"], 0.5, commitment_fold, 0.7, 0.1,
+            0.4, 0.3, 2.0,
             1.5, 1.0, 0.5, 100.0, 0.3, 1.0, periodic, s["n"],
         )
 
@@ -302,8 +304,9 @@ def test_stage_transitions_of_the_osteoblast_lineage():
             np.array([0, 1]), np.array([u_fate, 1.0]), np.array([u_activate, 1.0]),
             np.array([0, 0]), STROMAL, OSTEOBLAST, s["alive"], s["cell_type"], s["stage"],
             s["stage_h"], s["x"], s["y"], np.zeros(2), np.full(2, -1), np.full(2, -1),
-            s["occupant"], s["tissue"], s["tgfb"], np.zeros((5, 5)), np.zeros((5, 5)), 0.0, 1.0,
-            0.0, 1e9, 1.0, 0.0, 1.0, 0.0, 1.0, period_h, lining_fraction, 1.0, False, 1,
+            s["occupant"], s["tissue"], s["tgfb"], np.zeros((5, 5)), np.zeros((5, 5)), 0.0,
+            np.zeros(0), 1.0, 0.0, 1e9, 1.0, 0.0, 1.0, 0.0, 1.0, period_h, lining_fraction, 1.0,
+            False, 1,
         )
 
     s = single_cell(PRECURSOR, OSTEOBLAST)

@@ -69,11 +69,22 @@ def copy_state(state):
     return {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in state.items()}
 
 
-def call_divide(fn, s, order, u_death, u_divide, first_direction, p_death, p_div, periodic):
+NO_FOLD = np.zeros(0)
+
+
+def rate_per_step(probability):
+    """The rate × step whose event probability 1 − exp(−k·Δt) is ``probability`` (1: inf)."""
+    with np.errstate(divide="ignore"):
+        return -np.log1p(-np.asarray(probability, dtype=np.float64))
+
+
+def call_divide(fn, s, order, u_death, u_divide, first_direction, p_death, p_div, periodic,
+                death_fold=NO_FOLD, division_fold=NO_FOLD):
+    """Turnover with per-type probabilities ``p_death``, ``p_div`` (× per-cell folds)."""
     return fn(
-        order, u_death, u_divide, first_direction, p_death, p_div, s["alive"], s["cell_type"],
-        s["x"], s["y"], s["age_h"], s["cell_id"], s["mother"], s["occupant"],
-        tissue_map(s["mineral"]), periodic, s["n"],
+        order, u_death, u_divide, first_direction, rate_per_step(p_death), rate_per_step(p_div),
+        death_fold, division_fold, s["alive"], s["cell_type"], s["x"], s["y"], s["age_h"],
+        s["cell_id"], s["mother"], s["occupant"], tissue_map(s["mineral"]), periodic, s["n"],
     )
 
 
@@ -139,20 +150,24 @@ dims = st.integers(1, 14)
 )
 @given(
     seed=st.integers(0, 2**32 - 1), nx=dims, ny=dims, periodic=st.booleans(),
-    density=st.floats(0.05, 1.0),
+    density=st.floats(0.05, 1.0), folds=st.booleans(),
 )
-def test_divide_and_die_matches_reference(seed, nx, ny, periodic, density):
+def test_divide_and_die_matches_reference(seed, nx, ny, periodic, density, folds):
     rng = np.random.default_rng(seed)
     state = make_lattice(rng, nx, ny, max(1, int(density * nx * ny)))
     # bone is never entered; some types never die/divide, one always dies
     p_death = np.array([0.2, 0.0, 0.5, 1.0, 0.05])
     p_div = np.array([0.6, 1.0, 0.0, 0.5, 0.3])
+    capacity = len(state["alive"])
+    fold = (rng.uniform(0.0, 3.0, capacity), rng.uniform(0.0, 3.0, capacity)) if folds else ()
     numba_state, ref_state = copy_state(state), copy_state(state)
     for _ in range(3):
         n = numba_state["n"]
         args = random_inputs(rng, n)
-        got = call_divide(kernels.divide_and_die, numba_state, *args, p_death, p_div, periodic)
-        want = call_divide(reference.divide_and_die, ref_state, *args, p_death, p_div, periodic)
+        got = call_divide(kernels.divide_and_die, numba_state, *args, p_death, p_div, periodic,
+                          *fold)
+        want = call_divide(reference.divide_and_die, ref_state, *args, p_death, p_div, periodic,
+                           *fold)
         assert int(got) == int(want)
         numba_state["n"] = ref_state["n"] = int(got)
         assert_states_equal(numba_state, ref_state)
@@ -429,6 +444,28 @@ def test_closed_boundary_never_wraps(fn):
     assert got == [(nx - 1, 1), (0, 3), (2, ny - 1), (4, 0)]
 
 
+@pytest.mark.parametrize("fn", [kernels.divide_and_die, reference.divide_and_die])
+def test_folds_scale_the_rates_of_death_and_division(fn):
+    """p = 1 − exp(−k·fold): at k·Δt = ln 2 and u = 0.6 a cell dies iff 1 − 2^−fold > 0.6."""
+    s = sparse_lattice(24, 24, spacing=3, cell_type=0)
+    n = s["n"]
+    death_fold = np.linspace(0.0, 3.0, n)
+    dies = 1.0 - 2.0**-death_fold > 0.6
+    assert 0 < dies.sum() < n
+    rng = np.random.default_rng(2)
+    order, _, _, first = random_inputs(rng, n)
+    half = np.full(N_TYPES, 0.5)
+    new_n = call_divide(fn, s, order, np.full(n, 0.6), np.full(n, 0.6), first, half, half, True,
+                        death_fold, np.zeros(n))
+    assert np.array_equal(s["alive"][:n], ~dies)
+    assert new_n == n  # division fold 0: no survivor divides
+    division_fold = np.where(np.arange(n) % 2 == 0, 2.0, 1.0)  # p = 0.75 or 0.5 against u 0.6
+    t = sparse_lattice(24, 24, spacing=3, cell_type=0)
+    new_n = call_divide(fn, t, order, np.ones(n), np.full(n, 0.6), first, half, half, True,
+                        NO_FOLD, division_fold)
+    assert sorted(t["mother"][n:new_n].tolist()) == list(range(0, n, 2))
+
+
 def test_closed_boundary_division_never_wraps():
     """A mother in a corner whose free directions all point outwards cannot divide."""
     s = sparse_lattice(4, 4, spacing=100, capacity=8)  # one cell at (0, 0)
@@ -526,3 +563,47 @@ def test_relax_hif_is_the_exact_exponential_approach_to_the_hill_value():
                           np.exp(-step_h / tau_h), hif)
         approach = 1 - np.exp(-k * step_h / tau_h)
         np.testing.assert_allclose(hif, np.array([0.5, 1 / 9, 1.0]) * approach, rtol=1e-12)
+
+
+# ----------------------------------------------------------------------------- behaviour_folds
+
+
+@settings(max_examples=60, deadline=None, database=None)
+@given(seed=st.integers(0, 2**32 - 1), n_rules=st.integers(0, 8), n_behaviours=st.integers(1, 4))
+def test_behaviour_folds_match_reference(seed, n_rules, n_behaviours):
+    rng = np.random.default_rng(seed)
+    state = make_lattice(rng, 9, 7, 40)
+    n = state["n"]
+    signals = rng.uniform(0.0, 5.0, (3, 9, 7)) * (rng.random((3, 9, 7)) < 0.8)  # some zeros
+    rules = (
+        rng.integers(0, N_TYPES, n_rules).astype(np.int8), rng.integers(0, 3, n_rules),
+        rng.integers(0, n_behaviours, n_rules), rng.uniform(0.1, 3.0, n_rules),
+        rng.uniform(0.5, 4.0, n_rules), rng.uniform(-0.9, 5.0, n_rules),
+    )
+    got, want = np.full((n_behaviours, n + 3), -1.0), np.full((n_behaviours, n + 3), -1.0)
+    for fn, out in ((kernels.behaviour_folds, got), (reference.behaviour_folds, want)):
+        fn(state["alive"], state["cell_type"], state["x"], state["y"], n, signals, *rules, out)
+    np.testing.assert_allclose(got, want, rtol=1e-13)
+    assert np.all(got[:, n:] == -1.0)  # rows past n_slots untouched
+    dead = np.flatnonzero(~state["alive"][:n])
+    assert np.all(got[:, dead] == 1.0)
+
+
+def test_behaviour_fold_is_the_hill_curve_and_rules_multiply():
+    """One cell, signal = K: an increasing rule gives 1 + (F − 1)/2; a second (decreasing, F =
+    4, saturated) rule on the same behaviour multiplies it by 1/4."""
+    alive, cell_type = np.array([True]), np.array([1], np.int8)
+    x, y = np.array([0], np.int32), np.array([0], np.int32)
+    signals = np.array([[[2.0]], [[1e12]]])
+    folds = np.zeros((2, 1))
+    one_rule = (np.array([1], np.int8), np.array([0]), np.array([1]), np.array([2.0]),
+                np.array([3.0]), np.array([5.0 - 1.0]))
+    kernels.behaviour_folds(alive, cell_type, x, y, 1, signals, *one_rule, folds)
+    assert folds[:, 0].tolist() == [1.0, 3.0]
+    two_rules = (np.array([1, 1], np.int8), np.array([0, 1]), np.array([1, 1]),
+                 np.array([2.0, 1.0]), np.array([3.0, 1.0]), np.array([4.0, 1 / 4 - 1]))
+    kernels.behaviour_folds(alive, cell_type, x, y, 1, signals, *two_rules, folds)
+    assert folds[1, 0] == pytest.approx(3.0 * 0.25, rel=1e-9)
+    other_type = (np.array([2], np.int8), *one_rule[1:])
+    kernels.behaviour_folds(alive, cell_type, x, y, 1, signals, *other_type, folds)
+    assert folds[:, 0].tolist() == [1.0, 1.0]

@@ -14,8 +14,8 @@ from abm.fields.sources import (
 
 
 @settings(max_examples=50, deadline=None)
-@given(seed=st.integers(0, 2**16), n=st.integers(0, 300))
-def test_deposit_matches_reference(seed, n):
+@given(seed=st.integers(0, 2**16), n=st.integers(0, 300), folded=st.booleans())
+def test_deposit_matches_reference(seed, n, folded):
     rng = np.random.default_rng(seed)
     shape = (12, 9)
     alive = rng.random(n + 5) < 0.8  # rows past n_slots must be ignored
@@ -26,15 +26,17 @@ def test_deposit_matches_reference(seed, n):
     rates = rng.uniform(0, 1, (5, 3, 3))
     hif = rng.random(n + 5)
     hif_gain = rng.uniform(0, 5, (5, 3)) * (rng.random((5, 3)) < 0.5)  # some types unmodulated
+    fold = rng.uniform(0, 4, n + 5) if folded else np.zeros(0)
     got, want = np.zeros((3, *shape)), np.zeros((3, *shape))
-    deposit_cell_rates(alive, cell_type, stage, x, y, n, rates, hif, hif_gain, got)
-    deposit_cell_rates_reference(alive, cell_type, stage, x, y, n, rates, hif, hif_gain, want)
+    deposit_cell_rates(alive, cell_type, stage, x, y, n, rates, hif, hif_gain, fold, got)
+    deposit_cell_rates_reference(alive, cell_type, stage, x, y, n, rates, hif, hif_gain, fold,
+                                 want)
     np.testing.assert_allclose(got, want, rtol=1e-13)
 
 
-def test_deposit_scales_a_cell_by_one_plus_gain_times_hif():
-    """One cell: secretion × (1 + a_H·HIF), the unmodulated terms unchanged; with all gains 0
-    the HIF array is never read (it may be empty)."""
+def test_deposit_scales_a_cell_by_one_plus_gain_times_hif_and_its_fold():
+    """One cell: secretion × (1 + a_H·HIF) × its secretion fold, the other terms unchanged;
+    with all gains 0 the HIF array is never read (it may be empty)."""
     one = np.array([True]), np.array([2], np.int8), np.array([1], np.int8)
     at = np.array([3], np.int32), np.array([4], np.int32)
     rates = np.zeros((5, 3, 3))
@@ -42,10 +44,11 @@ def test_deposit_scales_a_cell_by_one_plus_gain_times_hif():
     hif_gain = np.zeros((5, 3))
     hif_gain[2, 0] = 4.0
     out = np.zeros((3, 6, 6))
-    deposit_cell_rates(*one, *at, 1, rates, np.array([0.25]), hif_gain, out)
-    assert out[:, 3, 4].tolist() == [2.0 * (1 + 4.0 * 0.25), 0.5, 7.0]
+    deposit_cell_rates(*one, *at, 1, rates, np.array([0.25]), hif_gain, np.array([3.0]), out)
+    assert out[:, 3, 4].tolist() == [2.0 * (1 + 4.0 * 0.25) * 3.0, 0.5, 7.0]
     unmodulated = np.zeros((3, 6, 6))
-    deposit_cell_rates(*one, *at, 1, rates, np.zeros(0), np.zeros((5, 3)), unmodulated)
+    deposit_cell_rates(*one, *at, 1, rates, np.zeros(0), np.zeros((5, 3)), np.zeros(0),
+                       unmodulated)
     assert unmodulated[:, 3, 4].tolist() == [2.0, 0.5, 7.0]
 
 

@@ -29,6 +29,7 @@ def still_cells(**counts):
             "random_motility_um2_per_h": 0,
             "secretion_per_h": {"vegf": 0},
             "hif_secretion_gain": {"vegf": 0},
+            "rules": [],
         }
         for name in (
             "plasma_cell", "stromal_cell", "osteoblast", "osteoclast", "endothelial_cell"
@@ -53,7 +54,8 @@ def test_mass_balance_no_decay_closed_edges(write_scenario):
             "solver": {"relative_tolerance": 1e-12},
         }},
         "cells": {  # moving, dividing, dying plasma cells are the only source (HIF-independent)
-            "plasma_cell": {"secretion_per_h": {"vegf": 3e-4}, "hif_secretion_gain": {"vegf": 0}},
+            "plasma_cell": {"secretion_per_h": {"vegf": 3e-4}, "hif_secretion_gain": {"vegf": 0},
+                            "rules": []},
             "stromal_cell": {"secretion_per_h": {"vegf": 0}},
         },
     })

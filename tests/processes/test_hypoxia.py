@@ -45,7 +45,7 @@ def run(write_scenario, tmp_path, centres_x, vegf_gain: float) -> MarrowModel:
             "plasma_cell": {"initial_count": 0},
             "stromal_cell": {"initial_count": 400, "division_rate_per_day": 0,
                              "death_rate_per_day": 0, "random_motility_um2_per_h": 0,
-                             "hif_secretion_gain": {"vegf": vegf_gain}},
+                             "hif_secretion_gain": {"vegf": vegf_gain}, "rules": []},
         },
     }, name=f"gain{vegf_gain}_{len(centres_x)}.yaml")
     model = MarrowModel.from_scenario(path)

@@ -10,7 +10,6 @@ import pytest
 from abm.cells.table import CELL_TYPE_CODE, EMPTY
 from abm.fields.stack import MARROW, VESSEL_LUMEN
 from abm.processes.turnover import CellTurnover
-from abm.scenario import units
 
 
 def turnover(model) -> CellTurnover:
@@ -18,16 +17,16 @@ def turnover(model) -> CellTurnover:
     return process
 
 
-def test_probabilities_come_from_the_rates(make_model):
+def test_rates_per_step_come_from_the_rates_per_day(make_model):
     model = make_model(["time.step_h=0.5", "cells.plasma_cell.random_motility_um2_per_h=10"])
     process = turnover(model)
     # plasma 2/day and 1/day; stromal 0.5/day; osteoblasts divide 0, die 0.0027/day (base.yaml)
-    assert process.division_probability[0] == pytest.approx(1 - math.exp(-2 / 24 * 0.5))
-    assert process.death_probability[0] == pytest.approx(1 - math.exp(-1 / 24 * 0.5))
-    assert process.division_probability[1] == pytest.approx(1 - math.exp(-0.5 / 24 * 0.5))
-    assert process.division_probability[2] == 0.0
-    assert process.death_probability[2] == pytest.approx(units.event_probability(0.0027 / 24, 0.5))
-    assert process.death_probability[4] == 0.0
+    assert process.division_per_step[0] == pytest.approx(2 / 24 * 0.5)
+    assert process.death_per_step[0] == pytest.approx(1 / 24 * 0.5)
+    assert process.division_per_step[1] == pytest.approx(0.5 / 24 * 0.5)
+    assert process.division_per_step[2] == 0.0
+    assert process.death_per_step[2] == pytest.approx(0.0027 / 24 * 0.5)
+    assert process.death_per_step[4] == 0.0
     assert process.periodic is True
     assert model.cells.columns["mother_id"].inherited is False
 
