@@ -34,6 +34,7 @@ from abm.processes.transport import Transport
 from abm.processes.turnover import CellTurnover
 from abm.scenario import load_scenario
 from abm.scenario.schema import Scenario
+from abm.systemic import SystemicCompartment
 
 PHASES: tuple[str, ...] = (
     "transport",
@@ -82,7 +83,9 @@ class MarrowModel(mesa.Model):
         self._grid: OrthogonalMooreGrid | None = None
         self._grid_agents: list[MarrowCell] = []
         self._grid_synced_step = -1
-        self.register("transport", Transport(self))
+        transport = Transport(self)
+        self.register("transport", transport)
+        self.register("transport", SystemicCompartment(self, transport))
         self.register("sensing", HifSensing(self))
         self.register("sensing", SignalResponses(self))
         self.register("sensing", VesselPermeability(self))

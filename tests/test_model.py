@@ -58,7 +58,7 @@ def test_from_scenario_builds_the_tiny_model(make_model, tiny_scenario, load):
     endothelial = model.cells["cell_type"][living] == CELL_TYPE_CODE["endothelial_cell"]
     assert np.all(model.fields.tissue[xs, ys] == np.where(endothelial, VESSEL_LUMEN, MARROW))
     assert model.schedule_summary() == {
-        "transport": ["transport"],
+        "transport": ["transport", "systemic"],
         "sensing": ["hif_sensing", "signal_responses", "vessel_permeability", "type_h_signalling"],
         "decisions": ["cell_turnover", "osteoclast_fates", "osteoblast_fates", "endothelial_fates"],
         "actions": ["random_migration", "resorption", "formation", "sprout_growth"],
@@ -66,7 +66,7 @@ def test_from_scenario_builds_the_tiny_model(make_model, tiny_scenario, load):
         "observers": [],
     }
     assert [p.name for p in model.processes()] == [
-        "transport", "hif_sensing", "signal_responses", "vessel_permeability",
+        "transport", "systemic", "hif_sensing", "signal_responses", "vessel_permeability",
         "type_h_signalling", "cell_turnover",
         "osteoclast_fates", "osteoblast_fates", "endothelial_fates", "random_migration",
         "resorption", "formation", "sprout_growth", "bookkeeping",
@@ -134,9 +134,9 @@ def test_phases_run_in_order(make_model):
         "hif_sensing", "signal_responses", "vessel_permeability", "type_h_signalling",
         "rec_sensing", "rec_sensing_2",
     ]
-    assert summary["transport"] == ["transport", "rec_transport"]
+    assert summary["transport"] == ["transport", "systemic", "rec_transport"]
     assert [p.name for p in model.processes()] == [
-        "transport", "rec_transport", "hif_sensing", "signal_responses",
+        "transport", "systemic", "rec_transport", "hif_sensing", "signal_responses",
         "vessel_permeability", "type_h_signalling",
         "rec_sensing", "rec_sensing_2", "cell_turnover", "osteoclast_fates", "osteoblast_fates",
         "endothelial_fates", "rec_decisions", "random_migration", "resorption", "formation",
@@ -193,8 +193,8 @@ def test_register_rejects_unknown_phase_and_duplicate_names(make_model):
     with pytest.raises(ValueError, match="mine"):
         model.register("sensing", Recorder("mine", []))
     after = model.schedule_summary()
-    assert before["transport"] == ["transport"]
-    assert after == {**before, "transport": ["transport", "mine"]}
+    assert before["transport"] == ["transport", "systemic"]
+    assert after == {**before, "transport": ["transport", "systemic", "mine"]}
 
 
 # ----------------------------------------------------------------------------- Mesa grid

@@ -10,8 +10,8 @@ constant Starling pressures (``permeability``, REFERENCE 2.8):
 with V the VEGF the endothelium senses (× ``angiogenesis.vegfr2_signalling_fraction``).
 
 Chronically high VEGF raises Lp up to F-fold with σ unchanged (Bates 1996/1998), so the flux
-per wall area rises by the same factor (REFERENCE §3 target 23). The filtration is a readout for
-now (the systemic compartment that turns it into oedema and effusions is issue 6).
+per wall area rises by the same factor (REFERENCE §3 target 23). The filtration is a readout of
+the marrow's vessels; the whole-body leak index is :mod:`abm.systemic`'s.
 """
 
 from __future__ import annotations

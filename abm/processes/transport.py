@@ -148,6 +148,7 @@ class Transport:
         species: per-species coefficients and solvers, in field-stack order.
         last_reports: the last solve of each species (CG iterations, relative residual).
         last_newton_iterations: Newton iterations of each consuming species in the last step.
+        lumen: vessel-lumen mask of the last step (where species exchange with blood).
     """
 
     name = "transport"
@@ -162,7 +163,7 @@ class Transport:
         self.step_s = scenario.time.step_h * units.SECONDS_PER_HOUR
         self._terms = np.zeros((3, *scenario.domain.shape))
         self._tissue_version = -1
-        self._lumen = np.zeros(scenario.domain.shape, dtype=bool)
+        self.lumen = np.zeros(scenario.domain.shape, dtype=bool)
         self._no_hif = np.zeros(0)
         self.last_reports: dict[str, SolveReport] = {}
         self.last_newton_iterations: dict[str, int] = {}
@@ -173,7 +174,7 @@ class Transport:
         if fields.tissue_version != self._tissue_version:
             for sp in self.species:
                 sp.solver.set_diffusivity(sp.diffusion_by_tissue[fields.tissue])
-            self._lumen[...] = fields.tissue == VESSEL_LUMEN
+            self.lumen[...] = fields.tissue == VESSEL_LUMEN
             self._tissue_version = fields.tissue_version
         agentless_marrow = None  # built on first need: only consumed species use it
         for sp in self.species:
@@ -193,8 +194,8 @@ class Transport:
             loss += sp.decay_per_s
             source += sp.production_per_s
             if sp.exchange_per_s > 0.0:
-                loss += sp.exchange_per_s * self._lumen
-                source += sp.exchange_per_s * sp.blood_value * self._lumen
+                loss += sp.exchange_per_s * self.lumen
+                source += sp.exchange_per_s * sp.blood_value * self.lumen
             if sp.background_consumption_per_s > 0.0:
                 if agentless_marrow is None:
                     agentless_marrow = (fields.tissue == MARROW) & (table.occupant < 0)

@@ -812,12 +812,79 @@ class BoneRemodelling(Strict):
 # --------------------------------------------------------------------------- systemic, drugs
 
 
-class Systemic(Strict):
-    """Whole-body compartment (serum cytokines, CRP, platelets, leak).
+class PlasmaCytokine(Strict):
+    """A cytokine's plasma pool: the section's release into its vessels, scaled to the whole
+    marrow, and the rest of the body's production, against first-order systemic clearance."""
 
-    It has no parameters until the systemic layer exists; any key here is an error so that a
-    scenario cannot silently set something the model ignores.
-    """
+    clearance_half_life_min: Positive = Field(description="Plasma half-life, minutes.")
+    extramarrow_plasma_level: NonNegative = Field(
+        description="Plasma level that production outside the marrow alone would maintain, in"
+        " the field's unit (pg/mL)."
+    )
+
+
+class PlasmaCytokines(Strict):
+    """The plasma pools of the cytokines that exchange with blood."""
+
+    vegf: PlasmaCytokine
+    il6: PlasmaCytokine
+    il1b: PlasmaCytokine
+
+    def items(self) -> list[tuple[str, PlasmaCytokine]]:
+        """``(species, spec)`` pairs."""
+        return [(name, getattr(self, name)) for name in ("vegf", "il6", "il1b")]
+
+
+class CReactiveProtein(Strict):
+    """Hepatic CRP: dCRP/dt = S·IL6/(IL6 + K) − (ln 2/t½)·CRP, IL6 the plasma level."""
+
+    half_life_h: Positive = Field(description="Plasma half-life of CRP, hours.")
+    max_synthesis_mg_per_L_per_h: NonNegative = Field(
+        description="Synthesis S at saturating plasma IL-6, mg/L per hour."
+    )
+    il6_half_max_pg_per_mL: Positive = Field(
+        description="Plasma IL-6 K of half-maximal synthesis, pg/mL."
+    )
+
+
+class Platelets(Strict):
+    """Platelets: dP/dt = p0·T^γ − P/τ with T = 1 + (F − 1)·IL6/(IL6 + K), the thrombopoietin
+    fold of plasma IL-6; p0 is set so that P = ``reference_count_per_nL`` at the extramarrow
+    plasma IL-6 level."""
+
+    reference_count_per_nL: Positive = Field(
+        description="Platelet count at the reference (extramarrow) plasma IL-6, 10⁹/L."
+    )
+    lifespan_d: Positive = Field(description="Mean platelet lifespan τ, days.")
+    tpo_il6_max_fold: Annotated[float, Field(ge=1.0, allow_inf_nan=False)] = Field(
+        description="Thrombopoietin fold F at saturating plasma IL-6."
+    )
+    tpo_il6_half_max_pg_per_mL: Positive = Field(
+        description="Plasma IL-6 K of half the thrombopoietin rise, pg/mL."
+    )
+    production_tpo_exponent: NonNegative = Field(
+        description="γ: platelet production scales as thrombopoietin fold to this power."
+    )
+
+
+class Systemic(Strict):
+    """Whole-body compartment: plasma cytokines fed by the section's release into its vessels
+    (scaled to the whole marrow), serum VEGF with its platelet load, CRP, platelets and the
+    capillary leak index (docs/systemic.md)."""
+
+    marrow_volume_mL: Positive = Field(
+        description="Red-marrow volume of the whole body that the section stands for, mL."
+    )
+    plasma_volume_mL: Positive = Field(description="Plasma volume, mL.")
+    plasma: PlasmaCytokines
+    healthy_serum_to_plasma_vegf_ratio: Annotated[float, Field(ge=1.0, allow_inf_nan=False)] = (
+        Field(
+            description="Serum/plasma VEGF at the reference platelet count (platelets release"
+            " VEGF on clotting; the platelet-borne part scales with the count)."
+        )
+    )
+    crp: CReactiveProtein
+    platelets: Platelets
 
 
 # --------------------------------------------------------------------------- output

@@ -10,6 +10,9 @@ import math
 
 HOURS_PER_DAY = 24.0
 SECONDS_PER_HOUR = 3600.0
+MINUTES_PER_HOUR = 60.0
+ML_PER_UM3 = 1e-12
+"""1 µm³ = 1e-15 L = 1e-12 mL."""
 
 
 def half_life_to_rate(half_life_h: float) -> float:
@@ -49,7 +52,7 @@ def cell_amount_to_concentration(
     """
     litres = voxel_volume_um3 * 1e-15
     if unit in ("pg/mL", "a.u."):
-        return 1.0 / (litres * 1e3)  # amount per mL
+        return 1.0 / (voxel_volume_um3 * ML_PER_UM3)  # amount per mL
     if unit == "pM":
         return 1e-18 / litres * 1e12  # amol -> mol, M -> pM
     if unit == "mmHg":

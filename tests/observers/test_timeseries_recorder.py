@@ -33,6 +33,10 @@ def test_readouts_of_the_initial_model(make_model):
         "perfused_vessel_fraction", "vessel_length_density_mm_per_mm2",
     ]
     expected_keys += [
+        "plasma_vegf_pg_per_mL", "plasma_il6_pg_per_mL", "plasma_il1b_pg_per_mL",
+        "serum_vegf_pg_per_mL", "crp_mg_per_L", "platelets_per_nL", "capillary_leak_index",
+        "marrow_vegf_release_pg_per_h", "marrow_il6_release_pg_per_h",
+        "marrow_il1b_release_pg_per_h",
         "hif_mean", "plasma_cell_vegf_secretion_fold_mean", "plasma_cell_death_fold_mean",
         "stromal_cell_il6_secretion_fold_mean", "stromal_cell_vegf_secretion_fold_mean",
         "osteoblast_vegf_secretion_fold_mean", "vessel_conductivity_fold_mean",

@@ -1,0 +1,150 @@
+"""The systemic compartment: plasma pools fed by the section, serum VEGF, CRP, platelets and the
+leak index (REFERENCE §3 targets 3, 16, 17; issue 6 acceptance on C* = s·N/k)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from abm.model import MarrowModel
+from abm.observers.timeseries import readouts
+from abm.systemic import SystemicCompartment
+
+STILL = {"division_rate_per_day": 0, "death_rate_per_day": 0, "random_motility_um2_per_h": 0}
+QUIET = {**STILL, "secretion_per_h": {}, "hif_secretion_gain": {}, "rules": []}
+"""A cell type that neither moves, divides, dies nor secretes."""
+
+
+def systemic(model: MarrowModel) -> SystemicCompartment:
+    (found,) = [p for p in model.processes() if p.name == "systemic"]
+    return found
+
+
+def clone_model(write_scenario, n_plasma: int, vegf_half_life_min: float = 34.0) -> MarrowModel:
+    """Tiny section; ``n_plasma`` still plasma cells secreting VEGF at a fixed rate (no HIF gain,
+    no rules); nothing else secretes VEGF."""
+    return MarrowModel.from_scenario(write_scenario({
+        "cells": {
+            "plasma_cell": {**QUIET, "initial_count": n_plasma,
+                            "secretion_per_h": {"vegf": 1e-3}},
+            "stromal_cell": {**QUIET, "initial_count": 0},
+        },
+        "systemic": {"plasma": {"vegf": {"clearance_half_life_min": vegf_half_life_min}}},
+    }, name=f"clone_{n_plasma}_{vegf_half_life_min}.yaml"))
+
+
+def steady_plasma_vegf(model: MarrowModel, hours: int = 12) -> float:
+    for _ in range(hours):
+        model.step()
+    return systemic(model).pools["vegf"].level
+
+
+def test_plasma_vegf_is_linear_in_clone_size_and_inverse_in_clearance(write_scenario):
+    """C* − C_x = s·N·(fraction reaching blood)/(k·V_p): the excess over the extramarrow level
+    per plasma cell is the same for every clone size (within 5 %), and halves when the
+    clearance half-life halves."""
+    extramarrow = 60.0
+    sizes = (50, 100, 200, 400)
+    excess = [steady_plasma_vegf(clone_model(write_scenario, n)) - extramarrow for n in sizes]
+    slope = np.polyfit(sizes, excess, 1)[0]
+    per_cell = np.array(excess) / np.array(sizes)
+    assert excess[0] > 1.0  # the clone is visible in plasma
+    np.testing.assert_allclose(per_cell, slope, rtol=0.05)
+    faster = steady_plasma_vegf(clone_model(write_scenario, 200, vegf_half_life_min=17.0))
+    assert (faster - extramarrow) / excess[2] == pytest.approx(0.5, rel=0.05)
+
+
+def test_without_exchange_plasma_relaxes_to_the_extramarrow_level_with_its_half_life(
+    write_scenario,
+):
+    """No VEGF reaches the vessels: the plasma pool goes from its blood value (60 pg/mL) to the
+    extramarrow level exactly as C_x + (C0 − C_x)·2^(−t/t½)."""
+    model = MarrowModel.from_scenario(write_scenario({
+        "fields": {"vegf": {"vessel_exchange_rate_per_s": 0}},
+        "systemic": {"plasma": {"vegf": {"extramarrow_plasma_level": 200}}},
+    }))
+    model.step()
+    model.step()
+    expected = 200 + (60 - 200) * 2 ** (-120 / 34)
+    assert systemic(model).pools["vegf"].level == pytest.approx(expected, rel=1e-12)
+    assert model.processes()[0].species[1].blood_value == systemic(model).pools["vegf"].level
+
+
+def test_crp_follows_plasma_il6_with_a_19_hour_half_life(write_scenario):
+    """REFERENCE §3 target 3: with plasma IL-6 stepped to 50 pg/mL (extramarrow level, no
+    marrow exchange), the CRP deficit to its steady state S·IL6/(IL6 + K)/k halves every 19 h
+    once IL-6 has settled."""
+    model = MarrowModel.from_scenario(write_scenario({
+        "fields": {"il6": {"vessel_exchange_rate_per_s": 0}},
+        "systemic": {"plasma": {"il6": {"extramarrow_plasma_level": 50}}},
+    }))
+    compartment = systemic(model)
+    steady = compartment.crp_steady_state(50.0)
+    assert steady == pytest.approx(1.302 * 50 / 150 * 19 / math.log(2))
+    deficits = {}
+    for hour in range(1, 12 + 19 + 1):
+        model.step()
+        if hour in (12, 12 + 19):
+            deficits[hour] = steady - compartment.crp_mg_per_L
+    assert deficits[12] / deficits[31] == pytest.approx(2.0, rel=1e-3)
+
+
+def test_il6_raises_platelets_through_thrombopoietin(write_scenario):
+    """Saturating plasma IL-6: thrombopoietin × 1.5 at most, platelets → 250 · (T/T_ref)² with
+    the 9-day lifespan as time constant."""
+    model = MarrowModel.from_scenario(write_scenario({
+        "fields": {"il6": {"vessel_exchange_rate_per_s": 0}},
+        "systemic": {"plasma": {"il6": {"extramarrow_plasma_level": 1e6}}},
+        "cells": {"plasma_cell": {"initial_count": 0}, "stromal_cell": {"initial_count": 0}},
+    }))
+    compartment = systemic(model)
+    assert compartment.tpo_fold(1e12) == pytest.approx(1.5)
+    reference_fold = compartment.tpo_fold(1e6)  # the extramarrow level is now the reference
+    assert compartment.platelet_steady_state(1e6) == pytest.approx(250.0)
+    assert reference_fold == pytest.approx(1.5, rel=1e-4)
+    healthy = MarrowModel.from_scenario(write_scenario(name="healthy_tiny.yaml"))
+    h = systemic(healthy)
+    assert h.platelet_steady_state(50.0) == pytest.approx(
+        250 * (h.tpo_fold(50.0) / h.tpo_fold(2.0)) ** 2
+    )
+    assert h.platelet_steady_state(1e9) > 400  # target 24: thrombocytosis is reachable
+    start = h.platelets_per_nL
+    for _ in range(24):
+        h.pools["il6"].extramarrow_level = 1e9
+        h.step(healthy)
+    target = h.platelet_steady_state(h.pools["il6"].level)
+    expected = target + (start - target) * math.exp(-1 / 9)
+    assert h.platelets_per_nL == pytest.approx(expected, rel=1e-3)
+
+
+def test_healthy_blood_tests_are_in_their_reference_ranges(repo_root):
+    """REFERENCE §3 targets 16 and 17 on the healthy 2 × 2 mm section after 2 days: plasma
+    VEGF 31–86 pg/mL, serum VEGF < 1000 pg/mL, CRP 0.6–0.8 mg/L (< 3); platelets ~250 × 10⁹/L;
+    leak index ~1."""
+    model = MarrowModel.from_scenario(repo_root / "scenarios" / "healthy.yaml")
+    for _ in range(48):
+        model.step()
+    row = readouts(model)
+    assert 31 <= row["plasma_vegf_pg_per_mL"] <= 86
+    assert row["serum_vegf_pg_per_mL"] < 1000
+    assert 0.6 <= row["crp_mg_per_L"] <= 0.8
+    assert row["platelets_per_nL"] == pytest.approx(250, rel=0.05)
+    assert row["capillary_leak_index"] == pytest.approx(1.0, abs=0.01)
+    assert row["marrow_vegf_release_pg_per_h"] > 0  # marrow VEGF exceeds plasma VEGF
+
+
+def test_serum_adds_the_platelet_load_and_the_leak_index_follows_plasma_vegf(write_scenario):
+    model = MarrowModel.from_scenario(write_scenario())
+    compartment = systemic(model)
+    vegf = compartment.pools["vegf"]
+    compartment.platelets_per_nL = 250.0
+    assert compartment.serum_vegf_pg_per_mL == pytest.approx(4 * vegf.level)
+    compartment.platelets_per_nL = 500.0
+    assert compartment.serum_vegf_pg_per_mL == pytest.approx(7 * vegf.level)
+    vegf.level = vegf.extramarrow_level
+    assert compartment.capillary_leak_index == pytest.approx(1.0)
+    vegf.level = 12_800.0  # VEGFR2 half-occupancy: Lp/Lp0 = 1 + 5/2
+    at_extramarrow = 1 + 5 * 60 / (60 + 12_800)
+    assert compartment.capillary_leak_index == pytest.approx(3.5 / at_extramarrow)
