@@ -17,14 +17,25 @@ import matplotlib.pyplot as plt  # noqa: E402
 from abm.io.errors import RunDirectoryError  # noqa: E402
 from abm.io.rundir import RunDirectory  # noqa: E402
 
+BLOOD_TESTS = (
+    ("serum_vegf_pg_per_mL", "serum VEGF (pg/mL)"),
+    ("plasma_vegf_pg_per_mL", "plasma VEGF (pg/mL)"),
+    ("plasma_il6_pg_per_mL", "plasma IL-6 (pg/mL)"),
+    ("crp_mg_per_L", "CRP (mg/L)"),
+    ("platelets_per_nL", "platelets (10⁹/L)"),
+)
+"""Systemic readouts drawn in the blood-test panel (each relative to its value at t = 0)."""
+
 
 def plot_timeseries(run_path: Path) -> Path:
-    """Plot living cells per type and BV/TV against simulated time; returns the PNG path."""
+    """Plot living cells per type, BV/TV with the microvessel density, and the blood tests
+    (each as a fold of its t = 0 value, labelled with its last value) against simulated time;
+    returns the PNG path."""
     run_dir = RunDirectory.open(run_path)
     table = run_dir.read_timeseries()
     columns = {name: table.column(name).to_numpy() for name in table.column_names}
     days = columns["time_d"]
-    fig, (cells_ax, bone_ax) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
+    fig, (cells_ax, bone_ax, blood_ax) = plt.subplots(3, 1, figsize=(7, 8.5), sharex=True)
     for name, values in columns.items():
         if name.startswith("n_") and values.max() > 0:
             cells_ax.plot(days, values, label=name.removeprefix("n_").replace("_", " "))
@@ -32,7 +43,18 @@ def plot_timeseries(run_path: Path) -> Path:
     cells_ax.legend(loc="best", fontsize="small")
     bone_ax.plot(days, 100 * columns["bone_volume_fraction"], color="0.3")
     bone_ax.set_ylabel("BV/TV (%)")
-    bone_ax.set_xlabel("simulated time (days)")
+    if "microvessel_density_per_mm2" in columns:
+        vessel_ax = bone_ax.twinx()
+        vessel_ax.plot(days, columns["microvessel_density_per_mm2"], color="tab:red")
+        vessel_ax.set_ylabel("microvessels (/mm²)", color="tab:red")
+    for name, label in BLOOD_TESTS:
+        if name in columns and columns[name][0] > 0:
+            values = columns[name]
+            blood_ax.plot(days, values / values[0], label=f"{label}: {values[-1]:.3g}")
+    blood_ax.set_ylabel("blood tests (× day 0)")
+    blood_ax.set_xlabel("simulated time (days)")
+    if blood_ax.lines:
+        blood_ax.legend(loc="best", fontsize="small")
     fig.suptitle(run_dir.read_manifest().get("scenario", {}).get("description", ""), fontsize=9)
     fig.tight_layout()
     out = run_dir.plots_dir / "timeseries.png"

@@ -92,7 +92,7 @@ def test_crp_follows_plasma_il6_with_a_19_hour_half_life(write_scenario):
 
 
 def test_il6_raises_platelets_through_thrombopoietin(write_scenario):
-    """Saturating plasma IL-6: thrombopoietin × 1.5 at most, platelets → 250 · (T/T_ref)² with
+    """Saturating plasma IL-6: thrombopoietin × 1.5 at most, platelets → 250 · (T/T_ref)^γ with
     the 9-day lifespan as time constant."""
     model = MarrowModel.from_scenario(write_scenario({
         "fields": {"il6": {"vessel_exchange_rate_per_s": 0}},
@@ -107,7 +107,7 @@ def test_il6_raises_platelets_through_thrombopoietin(write_scenario):
     healthy = MarrowModel.from_scenario(write_scenario(name="healthy_tiny.yaml"))
     h = systemic(healthy)
     assert h.platelet_steady_state(50.0) == pytest.approx(
-        250 * (h.tpo_fold(50.0) / h.tpo_fold(2.0)) ** 2
+        250 * (h.tpo_fold(50.0) / h.tpo_fold(2.0)) ** 3  # base.yaml's exponent
     )
     assert h.platelet_steady_state(1e9) > 400  # target 24: thrombocytosis is reachable
     start = h.platelets_per_nL
@@ -148,3 +148,22 @@ def test_serum_adds_the_platelet_load_and_the_leak_index_follows_plasma_vegf(wri
     vegf.level = 12_800.0  # VEGFR2 half-occupancy: Lp/Lp0 = 1 + 5/2
     at_extramarrow = 1 + 5 * 60 / (60 + 12_800)
     assert compartment.capillary_leak_index == pytest.approx(3.5 / at_extramarrow)
+
+
+def test_poems_clone_gives_the_poems_blood_tests(repo_root):
+    """Issue 6 acceptance on scenarios/poems.yaml (a clone of ~5 % of marrow cells in 4 foci),
+    seed 1, day 30: serum VEGF in the POEMS range at diagnosis (REFERENCE 1.8 medians
+    2835–4794 pg/mL; target 18, plasma > 200 pg/mL), plasma IL-6 and CRP raised above healthy
+    (2 pg/mL, 0.7 mg/L), platelets rising towards thrombocytosis (target 24: > 400)."""
+    model = MarrowModel.from_scenario(repo_root / "scenarios" / "poems.yaml")
+    for _ in range(30 * 24):
+        model.step()
+    row = readouts(model)
+    print({k: round(v, 1) for k, v in row.items() if k.startswith(("plasma_", "serum", "crp",
+                                                                   "platelets"))})
+    assert 2800 <= row["serum_vegf_pg_per_mL"] <= 4800
+    assert row["plasma_vegf_pg_per_mL"] > 200
+    assert row["plasma_il6_pg_per_mL"] > 3 * 2.0
+    assert row["crp_mg_per_L"] > 3.0  # above the healthy 97.5th percentile (REFERENCE 1.8)
+    assert row["platelets_per_nL"] > 1.5 * 250
+    assert systemic(model).platelet_steady_state(row["plasma_il6_pg_per_mL"]) > 400
