@@ -156,9 +156,11 @@ def test_poems_clone_gives_the_poems_blood_tests(repo_root):
     2835–4794 pg/mL; target 18, plasma > 200 pg/mL), plasma IL-6 and CRP raised above healthy
     (2 pg/mL, 0.7 mg/L), platelets rising towards thrombocytosis (target 24: > 400)."""
     model = MarrowModel.from_scenario(repo_root / "scenarios" / "poems.yaml")
+    clone = model.config.cells.plasma_cell.initial_count
     for _ in range(30 * 24):
         model.step()
     row = readouts(model)
+    assert abs(row["n_plasma_cell"] / clone - 1) < 0.1  # an indolent clone
     print({k: round(v, 1) for k, v in row.items() if k.startswith(("plasma_", "serum", "crp",
                                                                    "platelets"))})
     assert 2800 <= row["serum_vegf_pg_per_mL"] <= 4800

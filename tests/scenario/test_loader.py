@@ -116,11 +116,12 @@ def test_repo_children_keep_everything_they_do_not_change():
     assert poems.cells.plasma_cell.initial_count == 1100
     assert poems.cells.plasma_cell.placement.kind == "foci"
     # Siblings of the changed keys come from base.yaml.
-    assert (
-        poems.cells.plasma_cell.division_rate_per_day
-        == base.cells.plasma_cell.division_rate_per_day
-    )
     assert poems.cells.plasma_cell.death_rate_per_day == base.cells.plasma_cell.death_rate_per_day
+    assert poems.cells.plasma_cell.rules == base.cells.plasma_cell.rules
+    assert (
+        poems.cells.plasma_cell.random_motility_um2_per_h
+        == base.cells.plasma_cell.random_motility_um2_per_h
+    )
     assert poems.cells.stromal_cell == base.cells.stromal_cell
     assert poems.fields == base.fields
     assert poems.time == base.time
