@@ -22,7 +22,15 @@ From the plasma pools:
   (REFERENCE 1.5 Kaser 2001, Wolber & Jelkmann 2000), p0 such that P = P_ref at IL6 = C_x;
 - capillary leak index: the whole-body capillary filtration relative to the extramarrow plasma
   VEGF, Lp(C)/Lp(C_x) with the wall rule of ``permeability`` (REFERENCE 2.8, Bates 1996/1998):
-  1 + (F − 1) · C/(C + K_V) over the same at C_x, at unchanged Starling pressures.
+  1 + (F − 1) · C/(C + K_V) over the same at C_x, at unchanged Starling pressures;
+- the nerve (``systemic.nerve``): endoneurial capillaries filter Lp(C)·[(Pc − P_e) − σ(πc − πi)]
+  into an endoneurium drained at G·(P_e − P0), so its fluid pressure settles at
+  P_e = (ℓ·(Pc − σ(πc − πi)) + g·P0)/(ℓ + g), ℓ = Lp(C)/Lp0, g = G/Lp0. Above its healthy value
+  (at C_x) the extra pressure ΔP swells the endoneurium, oedema index 1 + c_t·ΔP, which spreads
+  the capillaries: the oxygen diffusion distance grows as √(oedema index) in the nerve's cross
+  section (Fick: the same consumption over a longer path); and it narrows the capillaries,
+  r/r_h = 1 − c_c·ΔP, so their flow at unchanged driving pressure is (r/r_h)⁴ (Poiseuille).
+  The balance is taken at steady state each step.
 
 Every update is the exact solution of its linear ODE over the step at this step's inputs.
 """
@@ -66,7 +74,7 @@ class PlasmaPool:
 
 
 class SystemicCompartment:
-    """Plasma cytokines, serum VEGF, CRP, platelets and the capillary leak index.
+    """Plasma cytokines, serum VEGF, CRP, platelets, the capillary leak index and the nerve.
 
     Attributes:
         pools: plasma pool by species (``vegf``, ``il6``, ``il1b``).
@@ -109,6 +117,19 @@ class SystemicCompartment:
         permeability = model.config.permeability
         self.leak_max_fold = permeability.vegf_max_conductivity_fold
         self.leak_half_occupancy = permeability.vegfr2_half_occupancy_pg_per_mL
+        nerve = config.nerve
+        self.capillary_drive_mmHg = permeability.capillary_pressure_mmHg - (
+            permeability.reflection_coefficient
+            * (permeability.plasma_oncotic_pressure_mmHg
+               - permeability.interstitial_oncotic_pressure_mmHg)
+        )
+        self.nerve_drainage_ratio = nerve.drainage_to_filtration_conductance_ratio
+        self.nerve_drainage_pressure = nerve.drainage_pressure_mmHg
+        self.nerve_capillary_compliance = nerve.capillary_compliance_per_mmHg
+        self.nerve_tissue_compliance = nerve.tissue_compliance_per_mmHg
+        self.healthy_endoneurial_pressure = self.endoneurial_pressure(
+            self.pools["vegf"].extramarrow_level
+        )
         il6 = self.pools["il6"].level
         self.crp_mg_per_L = self.crp_steady_state(il6)
         self.platelets_per_nL = self.platelet_steady_state(il6)
@@ -133,6 +154,28 @@ class SystemicCompartment:
     def conductivity_fold(self, vegf_pg_per_mL: float) -> float:
         """Lp/Lp0 = 1 + (F − 1) · V/(V + K_V) of ``permeability``."""
         return 1.0 + (self.leak_max_fold - 1.0) * hill(vegf_pg_per_mL, self.leak_half_occupancy)
+
+    def endoneurial_pressure(self, vegf_pg_per_mL: float) -> float:
+        """Endoneurial fluid pressure P_e (mmHg) where filtration equals drainage."""
+        conductance = self.conductivity_fold(vegf_pg_per_mL)
+        return (
+            conductance * self.capillary_drive_mmHg
+            + self.nerve_drainage_ratio * self.nerve_drainage_pressure
+        ) / (conductance + self.nerve_drainage_ratio)
+
+    def nerve_readouts(self, vegf_pg_per_mL: float) -> dict[str, float]:
+        """Endoneurial fluid pressure, oedema index, O2 diffusion distance and capillary flow
+        (each relative to healthy) at a plasma VEGF."""
+        pressure = self.endoneurial_pressure(vegf_pg_per_mL)
+        excess = pressure - self.healthy_endoneurial_pressure
+        oedema = max(1.0 + self.nerve_tissue_compliance * excess, 0.0)
+        radius = max(1.0 - self.nerve_capillary_compliance * excess, 0.0)
+        return {
+            "endoneurial_fluid_pressure_mmHg": pressure,
+            "endoneurial_oedema_index": oedema,
+            "endoneurial_o2_diffusion_distance_fold": math.sqrt(oedema),
+            "endoneurial_capillary_flow_fold": radius**4,
+        }
 
     def section_marrow_mL(self, model: MarrowModel) -> float:
         """Volume of the section outside mineralized bone (marrow and vessels), mL."""
@@ -189,6 +232,7 @@ class SystemicCompartment:
         row["crp_mg_per_L"] = self.crp_mg_per_L
         row["platelets_per_nL"] = self.platelets_per_nL
         row["capillary_leak_index"] = self.capillary_leak_index
+        row.update(self.nerve_readouts(self.pools["vegf"].level))
         row.update(
             {f"marrow_{name}_release_pg_per_h": pool.release_per_h
              for name, pool in self.pools.items()}

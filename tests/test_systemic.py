@@ -169,3 +169,31 @@ def test_poems_clone_gives_the_poems_blood_tests(repo_root):
     assert row["crp_mg_per_L"] > 3.0  # above the healthy 97.5th percentile (REFERENCE 1.8)
     assert row["platelets_per_nL"] > 1.5 * 250
     assert systemic(model).platelet_steady_state(row["plasma_il6_pg_per_mL"]) > 400
+
+
+def test_nerve_oedema_follows_the_starling_balance_and_its_consequences(write_scenario):
+    """At the extramarrow plasma VEGF the endoneurium is at its healthy pressure (~2 mmHg) and
+    every index is 1; at VEGFR2 half-occupancy (Lp × 3.5) the pressure solves filtration =
+    drainage, the endoneurium swells, the diffusion distance grows as its square root and
+    capillary flow falls as radius⁴."""
+    compartment = systemic(MarrowModel.from_scenario(write_scenario()))
+    drive = 25 - 0.9 * (26 - 5)  # Pc − σ(πc − πi) of base.yaml's permeability
+    healthy = compartment.nerve_readouts(60.0)
+    lp_healthy = 1 + 5 * 60 / (60 + 12_800)
+    assert healthy["endoneurial_fluid_pressure_mmHg"] == pytest.approx(
+        lp_healthy * drive / (lp_healthy + 2.05)
+    )
+    assert 1.5 <= healthy["endoneurial_fluid_pressure_mmHg"] <= 2.5
+    for key in ("endoneurial_oedema_index", "endoneurial_o2_diffusion_distance_fold",
+                "endoneurial_capillary_flow_fold"):
+        assert healthy[key] == pytest.approx(1.0)
+    leaky = compartment.nerve_readouts(12_800.0)
+    pressure = 3.5 * drive / (3.5 + 2.05)
+    excess = pressure - healthy["endoneurial_fluid_pressure_mmHg"]
+    assert leaky["endoneurial_fluid_pressure_mmHg"] == pytest.approx(pressure)
+    assert leaky["endoneurial_oedema_index"] == pytest.approx(1 + 0.05 * excess)
+    assert leaky["endoneurial_o2_diffusion_distance_fold"] == pytest.approx(
+        math.sqrt(1 + 0.05 * excess)
+    )
+    assert leaky["endoneurial_capillary_flow_fold"] == pytest.approx((1 - 0.02 * excess) ** 4)
+    assert leaky["endoneurial_capillary_flow_fold"] < 1 < leaky["endoneurial_oedema_index"]

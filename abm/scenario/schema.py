@@ -867,6 +867,28 @@ class Platelets(Strict):
     )
 
 
+class EndoneurialNerve(Strict):
+    """Fluid balance of the endoneurium of a peripheral nerve whose capillaries see plasma VEGF:
+    filtration Lp(C)·[(Pc − P_e) − σ(πc − πi)] (pressures of ``permeability``) is drained at
+    G·(P_e − P0); the endoneurial fluid pressure P_e settles where they balance."""
+
+    drainage_to_filtration_conductance_ratio: Positive = Field(
+        description="G/Lp0: the endoneurium's drainage conductance relative to its capillaries'"
+        " baseline hydraulic conductance."
+    )
+    drainage_pressure_mmHg: float = Field(
+        description="Pressure P0 the endoneurial fluid drains to, mmHg.", allow_inf_nan=False
+    )
+    capillary_compliance_per_mmHg: NonNegative = Field(
+        description="Fractional narrowing of the endoneurial capillaries per mmHg of fluid"
+        " pressure above healthy (flow follows radius⁴, Poiseuille)."
+    )
+    tissue_compliance_per_mmHg: NonNegative = Field(
+        description="Fractional swelling of the endoneurium per mmHg of fluid pressure above"
+        " healthy (the oedema index)."
+    )
+
+
 class Systemic(Strict):
     """Whole-body compartment: plasma cytokines fed by the section's release into its vessels
     (scaled to the whole marrow), serum VEGF with its platelet load, CRP, platelets and the
@@ -885,6 +907,7 @@ class Systemic(Strict):
     )
     crp: CReactiveProtein
     platelets: Platelets
+    nerve: EndoneurialNerve
 
 
 # --------------------------------------------------------------------------- output

@@ -35,6 +35,8 @@ def test_readouts_of_the_initial_model(make_model):
     expected_keys += [
         "plasma_vegf_pg_per_mL", "plasma_il6_pg_per_mL", "plasma_il1b_pg_per_mL",
         "serum_vegf_pg_per_mL", "crp_mg_per_L", "platelets_per_nL", "capillary_leak_index",
+        "endoneurial_fluid_pressure_mmHg", "endoneurial_oedema_index",
+        "endoneurial_o2_diffusion_distance_fold", "endoneurial_capillary_flow_fold",
         "marrow_vegf_release_pg_per_h", "marrow_il6_release_pg_per_h",
         "marrow_il1b_release_pg_per_h",
         "hif_mean", "plasma_cell_vegf_secretion_fold_mean", "plasma_cell_death_fold_mean",
