@@ -37,6 +37,7 @@ FIELD_SPECIES: tuple[str, ...] = (
     "rankl",
     "osteogenic_signal",
     "tgfb",
+    "dkk1",
 )
 """Diffusing species, in the order of the field stack. Bone matrix (mineral and osteoid) is a
 separate, non-diffusing pair of layers built from ``domain.initial_bone``."""
@@ -426,6 +427,7 @@ class Fields(Strict):
     rankl: FieldSpecies
     osteogenic_signal: FieldSpecies
     tgfb: FieldSpecies
+    dkk1: FieldSpecies
 
     def items(self) -> list[tuple[str, FieldSpecies]]:
         """``(name, spec)`` pairs in field-stack order."""

@@ -141,3 +141,20 @@ def test_stromal_il6_responsiveness_amplifies_vegf_around_an_il6_secreting_clone
             assert readouts(model)["stromal_cell_vegf_secretion_fold_mean"] > 2.0
     print(means)
     assert means["no_il6_response"] < 0.8 * means["intact"], means
+
+
+def test_myeloma_dkk1_suppresses_osteoblast_commitment_of_nearby_stroma(write_scenario):
+    """base.yaml's rule 'DKK1 decreases osteoblast_commitment' (REFERENCE 2.6 rule 5): plasma
+    cells secreting DKK1 lower the stromal commitment fold; without DKK1 it stays 1, and the
+    commitment kernel reads the fold (rate × fold)."""
+    folds = {}
+    for name, dkk1 in (("none", 0.0), ("myeloma", 1.3e-4)):
+        model = MarrowModel.from_scenario(write_scenario({"cells": {
+            "plasma_cell": {**STILL, "secretion_per_h": {"dkk1": dkk1}},
+            "stromal_cell": {**STILL},
+        }}, name=f"dkk1_{name}.yaml"))
+        for _ in range(6):
+            model.step()
+        folds[name] = fold(model.cells, "osteoblast_commitment")[of_type(model, STROMAL)]
+    assert np.all(folds["none"] == 1.0)
+    assert folds["myeloma"].mean() < 0.5  # the dense tiny clone makes tens of ng/mL
