@@ -1,4 +1,4 @@
-"""The ``abm`` command line: run, validate, schema, info.
+"""The ``abm`` command line: run, branch, validate, schema, info.
 
 User mistakes (a bad scenario, an existing or corrupt run directory) print one line per problem
 to standard error and exit with status 2; they never show a traceback.
@@ -82,6 +82,78 @@ def run(
         )
         raise typer.Exit(INTERRUPTED) from None
     print(path)
+
+
+def _parse_time(text: str, option: str, step_h: float) -> int:
+    """Steps in a time given as ``<number>d`` or ``<number>h`` (a whole number of steps)."""
+    import re
+
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([dh])\s*", text)
+    if not match:
+        _fail(f"{option}: {text!r} is not a time such as 365d or 48h")
+    hours = float(match.group(1)) * (24.0 if match.group(2) == "d" else 1.0)
+    steps = hours / step_h
+    if abs(steps - round(steps)) > 1e-9 * max(1.0, steps):
+        _fail(f"{option}: {text} is not a whole number of {step_h:g} h steps")
+    return round(steps)
+
+
+@app.command()
+def branch(
+    run_dir: Annotated[Path, typer.Argument(help="The parent run directory (untreated).")],
+    at: Annotated[str, typer.Option("--at", help="Branch time, e.g. 365d or 48h: a checkpoint"
+                                    " of the parent.")],
+    arm: Annotated[list[Path], typer.Option("--arm", help="Arm scenario file (repeatable).")],
+    for_: Annotated[
+        str | None,
+        typer.Option("--for", help="How long each arm runs past the branch [default: the arm"
+                     " file's duration]."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Folder of the arms' run directories [default: the"
+                     " parent's folder]."),
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override in every arm: key.path=value (repeatable)."),
+    ] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace existing arm directories.")] = False,
+    progress: Annotated[
+        str, typer.Option(help="auto (bar on a terminal, lines otherwise), bar, lines or off.")
+    ] = "auto",
+) -> None:
+    """Start treatment arms from the identical state of a run at a checkpoint; each arm is its
+    own run directory, <parent>@<time>_<arm>, named in the order given; prints each path."""
+    from abm.io.errors import RunDirectoryError
+    from abm.io.rundir import RunDirectory
+    from abm.runner import branch_run
+
+    if progress not in ("auto", "bar", "lines", "off"):
+        _fail(f"--progress: must be auto, bar, lines or off, not {progress!r}")
+    try:
+        parent = load_scenario(RunDirectory.open(run_dir).path / RunDirectory.SCENARIO)
+        arms = [load_scenario(path, set_ or []) for path in arm]
+    except (ScenarioError, RunDirectoryError) as exc:
+        _fail(str(exc))
+    step_h = parent.scenario.time.step_h
+    at_step = _parse_time(at, "--at", step_h)
+    steps_after = None if for_ is None else _parse_time(for_, "--for", step_h)
+    folder = out if out is not None else run_dir.parent
+    for loaded in arms:
+        target = folder / f"{run_dir.name}@{at.strip()}_{loaded.source.stem}"
+        try:
+            path = branch_run(
+                run_dir, at_step, loaded, target, steps_after=steps_after,
+                overwrite=overwrite, progress=progress,
+            )
+        except (ScenarioError, RunDirectoryError) as exc:
+            _fail(str(exc))
+        except KeyboardInterrupt:
+            print(f"interrupted; continue with: abm run {target / RunDirectory.SCENARIO}"
+                  f" --out {target} --resume", file=sys.stderr)
+            raise typer.Exit(INTERRUPTED) from None
+        print(path)
 
 
 @app.command()

@@ -22,6 +22,7 @@ from abm.cells.agents import AGENT_CLASSES, MarrowCell
 from abm.cells.placement import place_initial_cells
 from abm.cells.table import CELL_TYPE_CODE, CellTable
 from abm.fields.stack import FieldStack
+from abm.interventions import Interventions, TreatmentDeaths
 from abm.processes.angiogenesis import EndothelialFates, SproutGrowth, TypeHSignalling
 from abm.processes.bookkeeping import Bookkeeping
 from abm.processes.hypoxia import HifSensing
@@ -65,6 +66,8 @@ class MarrowModel(mesa.Model):
 
     Attributes:
         config: the scenario this model was built from.
+        interventions: drug and radiation courses (:mod:`abm.interventions`).
+        treatment: their effects during the current step (neutral without interventions).
         step_h: model step, hours.
         cells: the struct-of-arrays cell table.
         fields: the field stack (Mesa PropertyLayers).
@@ -83,6 +86,9 @@ class MarrowModel(mesa.Model):
         self._grid: OrthogonalMooreGrid | None = None
         self._grid_agents: list[MarrowCell] = []
         self._grid_synced_step = -1
+        self.interventions = Interventions(self)
+        self.treatment = self.interventions.effects
+        self.register("transport", self.interventions)
         transport = Transport(self)
         self.register("transport", transport)
         self.register("transport", SystemicCompartment(self, transport))
@@ -91,6 +97,7 @@ class MarrowModel(mesa.Model):
         self.register("sensing", VesselPermeability(self))
         self.register("sensing", TypeHSignalling(self))
         self.register("decisions", CellTurnover(self))
+        self.register("decisions", TreatmentDeaths(self.interventions))
         self.register("decisions", OsteoclastFates(self))
         self.register("decisions", OsteoblastFates(self))
         self.register("decisions", EndothelialFates(self))
@@ -245,6 +252,7 @@ class MarrowModel(mesa.Model):
         self.cells["cell_id"][:] = stored_ids
         self.agent_id_counter = int(meta["agent_id_counter"])
         self._set_step(int(meta["step"]))
+        self.interventions.schedule(self)  # the doses still to come, as events
         self._grid_synced_step = -1  # the grid view, if built, must pick up the loaded agents
 
     def _set_step(self, step: int) -> None:

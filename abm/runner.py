@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from abm import provenance
+from abm.interventions import Interventions
 from abm.io.errors import RunDirectoryError
 from abm.io.rundir import RunDirectory
 from abm.io.snapshots import SnapshotStore
@@ -20,8 +21,9 @@ from abm.model import MarrowModel
 from abm.observers.checkpoints import Checkpointer
 from abm.observers.progress import ProgressMode, RunProgress
 from abm.observers.snapshots import SnapshotWriter, snapshot_layers
-from abm.observers.timeseries import TimeSeriesRecorder
-from abm.scenario import LoadedScenario, load_scenario
+from abm.observers.timeseries import TimeSeriesRecorder, readouts
+from abm.scenario import LoadedScenario, load_scenario, units
+from abm.scenario.schema import Scenario
 
 FORMAT_VERSION = 1
 """Version of the run-directory layout written here."""
@@ -133,6 +135,121 @@ def resume_run(
     model.load_state(arrays, meta)
     run_dir.update_manifest(steps_target=target)
     return _advance(model, run_dir, observers, target, progress)
+
+
+BRANCH_FREE_KEYS = ("description", "seed", "interventions", "interventions_start_d")
+"""Scenario keys in which a branch's arm may differ from its parent run (``time.duration_d``
+too: the arm runs on past the branch point). The seed only placed the initial cells, which the
+branch takes from the parent's checkpoint, with its random generator."""
+
+
+def branch_run(
+    parent: Path,
+    at_step: int,
+    arm: LoadedScenario,
+    out: Path,
+    *,
+    steps_after: int | None = None,
+    overwrite: bool = False,
+    progress: ProgressMode = "auto",
+) -> Path:
+    """Start an arm from the checkpoint of an untreated parent run at ``at_step``; returns the
+    arm's run directory.
+
+    The arm's scenario must equal the parent's but for :data:`BRANCH_FREE_KEYS`; its treatment
+    schedules count from the branch point (``interventions_start_d``) and it runs
+    ``steps_after`` steps past it (default: the arm file's duration). Its time series starts
+    with the parent's rows up to the branch point, and its manifest names the parent.
+
+    Raises:
+        RunDirectoryError: the parent is missing or corrupt, has no checkpoint at
+            ``at_step``, is itself treated, or the arm differs from it in another key.
+    """
+    parent_dir = RunDirectory.open(parent)
+    parent_loaded = load_scenario(parent_dir.path / RunDirectory.SCENARIO)
+    if parent_loaded.scenario.interventions:
+        raise RunDirectoryError(
+            parent, "branches start from an untreated run; this one has interventions"
+        )
+    if at_step not in parent_dir.list_checkpoints():
+        available = ", ".join(f"{s * parent_loaded.scenario.time.step_h / 24:g}d"
+                              for s in parent_dir.list_checkpoints()) or "none"
+        raise RunDirectoryError(
+            parent_dir.checkpoints_dir,
+            f"no checkpoint at step {at_step}; checkpoints are at {available}",
+        )
+    time = arm.scenario.time
+    after = time.duration_steps if steps_after is None else steps_after
+    branch_d = at_step * time.step_h / units.HOURS_PER_DAY
+    arm = load_scenario(arm.source, [
+        *arm.overrides,
+        f"seed={parent_loaded.scenario.seed}",
+        f"interventions_start_d={branch_d!r}",
+        f"time.duration_d={(at_step + after) * time.step_h / units.HOURS_PER_DAY!r}",
+    ])
+    difference = _first_difference(parent_loaded.scenario, arm.scenario)
+    if difference is not None:
+        raise RunDirectoryError(
+            Path(arm.source),
+            f"differs from the parent run {parent} in {difference}; an arm may differ only in"
+            " its interventions (use the --set overrides the parent was run with)",
+        )
+    arrays, meta = parent_dir.load_checkpoint(at_step)
+    untreated = f"process/{Interventions.name}/"  # the parent's: no course, nothing given
+    arrays = {key: value for key, value in arrays.items() if not key.startswith(untreated)}
+    model = MarrowModel(arm.scenario, _place_initial_cells=False)
+    run_dir = RunDirectory.create(out, overwrite=overwrite)
+    run_dir.write_scenario_text(arm.resolved_yaml())
+    layers = snapshot_layers(model)
+    observers = _attach_observers(
+        model, run_dir, run_dir.create_snapshots(arm.scenario.domain.shape, layers)
+    )
+    model.load_state(arrays, meta)
+    observers.recorder.backfill(readouts(model))
+    run_dir.write_manifest(
+        {
+            "format_version": FORMAT_VERSION,
+            "status": "running",
+            "scenario_source": str(arm.source),
+            "overrides": list(arm.overrides),
+            "parent": {"run": str(parent_dir.path), "step": at_step, "day": branch_d},
+            "sessions": [],
+            "seed": arm.scenario.seed,
+            "step_h": time.step_h,
+            "steps_target": at_step + after,
+            "steps_completed": at_step,
+            "lattice_shape": list(arm.scenario.domain.shape),
+            "voxel_um": arm.scenario.domain.voxel_um,
+            "schedule": model.schedule_summary(),
+            "snapshot_layers": list(layers),
+            "scenario": arm.scenario.model_dump(mode="json"),
+            "versions": provenance.versions(),
+            "git": provenance.git_revision(),
+        }
+    )
+    observers.checkpointer.save(model)  # the branch state: the arm resumes from here
+    observers.snapshots.write(model)
+    return _advance(model, run_dir, observers, at_step + after, progress)
+
+
+def _first_difference(parent: Scenario, arm: Scenario) -> str | None:
+    """The first key path (dotted) where two scenarios differ outside the branch-free keys."""
+
+    def walk(a, b, path: str) -> str | None:
+        if isinstance(a, dict) and isinstance(b, dict):
+            for key in sorted(set(a) | set(b)):
+                found = walk(a.get(key), b.get(key), f"{path}.{key}" if path else str(key))
+                if found:
+                    return found
+            return None
+        return None if a == b else path
+
+    def comparable(scenario: Scenario) -> dict:
+        tree = scenario.model_dump(mode="json", exclude=set(BRANCH_FREE_KEYS))
+        tree["time"].pop("duration_d")
+        return tree
+
+    return walk(comparable(parent), comparable(arm), "")
 
 
 @dataclass(frozen=True)

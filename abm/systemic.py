@@ -6,10 +6,12 @@ release of a cytokine into its vessels, scaled by whole-marrow volume / section 
 feeds a well-mixed plasma pool of volume V_p with first-order clearance k = ln 2 / t½; the rest
 of the body keeps the pool at ``extramarrow_plasma_level`` C_x on its own:
 
-    V_p · dC/dt = scale · J − k · V_p · (C − C_x),     J = Σ_lumen k_v · (c − C) · V_voxel
+    V_p · dC/dt = scale · J − k · V_p · (C − C_x) − k_b · V_p · C,
+    J = Σ_lumen k_v · (c − C) · V_voxel
 
 (J in amount per hour; c the tissue concentration in the section's lumen voxels after the
-transport step). The plasma level is the blood value that transport exchanges with at the next
+transport step; k_b the binding of a neutralizing antibody in plasma, ``model.treatment``,
+0 without one). The plasma level is the blood value that transport exchanges with at the next
 step. At steady state C* = C_x + scale·J/(k·V_p): linear in the marrow's release (C* = s·N/k of
 REFERENCE §3 target 3) and inverse in the clearance.
 
@@ -197,10 +199,12 @@ class SystemicCompartment:
             pool.release_per_h = (
                 sp.exchange_per_s * units.SECONDS_PER_HOUR * excess * self.voxel_mL
             )
-            steady = pool.extramarrow_level + scale * pool.release_per_h / (
-                pool.clearance_per_h * self.plasma_volume_mL
-            )
-            pool.level = max(relax(pool.level, steady, pool.clearance_per_h, self.step_h), 0.0)
+            loss_per_h = pool.clearance_per_h + model.treatment.plasma_sink_per_h.get(sp.name, 0.0)
+            steady = (
+                pool.clearance_per_h * pool.extramarrow_level
+                + scale * pool.release_per_h / self.plasma_volume_mL
+            ) / loss_per_h
+            pool.level = max(relax(pool.level, steady, loss_per_h, self.step_h), 0.0)
             sp.blood_value = pool.level
         il6 = self.pools["il6"].level
         self.crp_mg_per_L = relax(

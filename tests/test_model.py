@@ -58,16 +58,19 @@ def test_from_scenario_builds_the_tiny_model(make_model, tiny_scenario, load):
     endothelial = model.cells["cell_type"][living] == CELL_TYPE_CODE["endothelial_cell"]
     assert np.all(model.fields.tissue[xs, ys] == np.where(endothelial, VESSEL_LUMEN, MARROW))
     assert model.schedule_summary() == {
-        "transport": ["transport", "systemic"],
+        "transport": ["interventions", "transport", "systemic"],
         "sensing": ["hif_sensing", "signal_responses", "vessel_permeability", "type_h_signalling"],
-        "decisions": ["cell_turnover", "osteoclast_fates", "osteoblast_fates", "endothelial_fates"],
+        "decisions": [
+            "cell_turnover", "treatment_deaths", "osteoclast_fates", "osteoblast_fates",
+            "endothelial_fates",
+        ],
         "actions": ["random_migration", "resorption", "formation", "sprout_growth"],
         "bookkeeping": ["bookkeeping"],
         "observers": [],
     }
     assert [p.name for p in model.processes()] == [
-        "transport", "systemic", "hif_sensing", "signal_responses", "vessel_permeability",
-        "type_h_signalling", "cell_turnover",
+        "interventions", "transport", "systemic", "hif_sensing", "signal_responses",
+        "vessel_permeability", "type_h_signalling", "cell_turnover", "treatment_deaths",
         "osteoclast_fates", "osteoblast_fates", "endothelial_fates", "random_migration",
         "resorption", "formation", "sprout_growth", "bookkeeping",
     ]
@@ -127,18 +130,19 @@ def test_phases_run_in_order(make_model):
     summary = model.schedule_summary()
     assert list(summary) == list(PHASES)
     assert summary["decisions"] == [
-        "cell_turnover", "osteoclast_fates", "osteoblast_fates", "endothelial_fates",
-        "rec_decisions",
+        "cell_turnover", "treatment_deaths", "osteoclast_fates", "osteoblast_fates",
+        "endothelial_fates", "rec_decisions",
     ]
     assert summary["sensing"] == [
         "hif_sensing", "signal_responses", "vessel_permeability", "type_h_signalling",
         "rec_sensing", "rec_sensing_2",
     ]
-    assert summary["transport"] == ["transport", "systemic", "rec_transport"]
+    assert summary["transport"] == ["interventions", "transport", "systemic", "rec_transport"]
     assert [p.name for p in model.processes()] == [
-        "transport", "systemic", "rec_transport", "hif_sensing", "signal_responses",
-        "vessel_permeability", "type_h_signalling",
-        "rec_sensing", "rec_sensing_2", "cell_turnover", "osteoclast_fates", "osteoblast_fates",
+        "interventions", "transport", "systemic", "rec_transport", "hif_sensing",
+        "signal_responses", "vessel_permeability", "type_h_signalling",
+        "rec_sensing", "rec_sensing_2", "cell_turnover", "treatment_deaths",
+        "osteoclast_fates", "osteoblast_fates",
         "endothelial_fates", "rec_decisions", "random_migration", "resorption", "formation",
         "sprout_growth", "rec_actions", "bookkeeping", "rec_bookkeeping",
         "rec_observers",
@@ -193,8 +197,8 @@ def test_register_rejects_unknown_phase_and_duplicate_names(make_model):
     with pytest.raises(ValueError, match="mine"):
         model.register("sensing", Recorder("mine", []))
     after = model.schedule_summary()
-    assert before["transport"] == ["transport", "systemic"]
-    assert after == {**before, "transport": ["transport", "systemic", "mine"]}
+    assert before["transport"] == ["interventions", "transport", "systemic"]
+    assert after == {**before, "transport": ["interventions", "transport", "systemic", "mine"]}
 
 
 # ----------------------------------------------------------------------------- Mesa grid

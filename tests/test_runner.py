@@ -282,9 +282,12 @@ def test_manifest_schedule_lists_every_process(straight_run):
     """The manifest records the schedule that ran, observers included."""
     manifest = RunDirectory.open(straight_run).read_manifest()
     assert manifest["schedule"] == {
-        "transport": ["transport", "systemic"],
+        "transport": ["interventions", "transport", "systemic"],
         "sensing": ["hif_sensing", "signal_responses", "vessel_permeability", "type_h_signalling"],
-        "decisions": ["cell_turnover", "osteoclast_fates", "osteoblast_fates", "endothelial_fates"],
+        "decisions": [
+            "cell_turnover", "treatment_deaths", "osteoclast_fates", "osteoblast_fates",
+            "endothelial_fates",
+        ],
         "actions": ["random_migration", "resorption", "formation", "sprout_growth"],
         "bookkeeping": ["bookkeeping"],
         "observers": ["timeseries", "snapshots", "checkpoints"],

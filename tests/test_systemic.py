@@ -72,7 +72,8 @@ def test_without_exchange_plasma_relaxes_to_the_extramarrow_level_with_its_half_
     model.step()
     expected = 200 + (60 - 200) * 2 ** (-120 / 34)
     assert systemic(model).pools["vegf"].level == pytest.approx(expected, rel=1e-12)
-    assert model.processes()[0].species[1].blood_value == systemic(model).pools["vegf"].level
+    (transport,) = [p for p in model.processes() if p.name == "transport"]
+    assert transport.species[1].blood_value == systemic(model).pools["vegf"].level
 
 
 def test_crp_follows_plasma_il6_with_a_19_hour_half_life(write_scenario):

@@ -156,6 +156,20 @@ def divide_and_die(
 
 
 @njit(cache=True)
+def kill_cells(u, probability, in_field, alive, cell_type, stage, x, y, occupant, n_slots):
+    """Kill each living cell whose voxel is in ``in_field`` when ``u[s]`` <
+    ``probability[type, stage]`` (a treatment: cytotoxic drug or radiation), in place; returns
+    the number killed."""
+    killed = 0
+    for s in range(n_slots):
+        if alive[s] and in_field[x[s], y[s]] and u[s] < probability[cell_type[s], stage[s]]:
+            alive[s] = False
+            occupant[x[s], y[s]] = -1
+            killed += 1
+    return killed
+
+
+@njit(cache=True)
 def fold_of(fold, s):
     """Cell ``s``'s fold change of a behaviour from its response rules (1 when ``fold`` is
     empty: no rule changes the behaviour)."""

@@ -32,6 +32,15 @@ def fold_of(fold, s):
     return fold[s] if len(fold) else 1.0
 
 
+def kill_cells(u, probability, in_field, alive, cell_type, stage, x, y, occupant, n_slots):
+    """Reference of :func:`abm.cells.kernels.kill_cells`, vectorized over cells."""
+    s = np.arange(n_slots)
+    dies = alive[s] & in_field[x[s], y[s]] & (u[s] < probability[cell_type[s], stage[s]])
+    alive[s[dies]] = False
+    occupant[x[s[dies]], y[s[dies]]] = -1
+    return int(np.count_nonzero(dies))
+
+
 def behaviour_folds(
     alive, cell_type, x, y, n_slots, signals, rule_type, rule_signal, rule_behaviour,
     rule_half_max, rule_hill, rule_gain, folds,

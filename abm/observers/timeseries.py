@@ -128,6 +128,14 @@ class TimeSeriesRecorder:
         for key, value in row.items():
             self.columns[key].append(value)
 
+    def backfill(self, row: dict[str, float | int]) -> None:
+        """Add the columns of ``row`` that the rows so far lack, each filled with its value in
+        ``row``. A treatment arm branched from an untreated run adds its drug levels and
+        counters, all zero at the branch point and before it."""
+        n_rows = len(next(iter(self.columns.values()), []))
+        for key, value in row.items():
+            self.columns.setdefault(key, [value] * n_rows)
+
     def step(self, model: MarrowModel) -> None:
         """Record when the step is a multiple of the interval."""
         if model.steps % self.every_steps == 0:

@@ -16,6 +16,8 @@ Per species (concentration c in its unit; rates per second), on the lattice:
   consumes and takes up.
 - Amounts released by other processes since the last step (TGF-β from resorbed matrix,
   :attr:`abm.fields.stack.FieldStack.released`) are added as a source spread over the step.
+- Treatments (:mod:`abm.interventions`, ``model.treatment``) add an antibody's binding of the
+  free species to λ and multiply a cell type's secretion by a drug's fold.
 - Marrow voxels without an agent consume ``background_consumption_per_h`` (the marrow cell that
   is not modelled as an agent); all consumption is Michaelis–Menten with ``half_saturation`` K
   (zero-order when K = 0), linearized by Newton's method until the update is below
@@ -181,9 +183,14 @@ class Transport:
             terms = self._terms
             terms[...] = 0.0
             hif = table[HIF_COLUMN] if sp.hif_gain.any() else self._no_hif
+            rates = sp.rates
+            treated = model.treatment.secretion_fold.get(sp.name)
+            if treated is not None:
+                rates = rates.copy()
+                rates[:, :, SECRETION] *= treated[:, None]
             deposit_cell_rates(
                 table["alive"], table["cell_type"], table["stage"], table["x"], table["y"],
-                table.n_slots, sp.rates, hif, sp.hif_gain, fold(table, f"{sp.name}_secretion"),
+                table.n_slots, rates, hif, sp.hif_gain, fold(table, f"{sp.name}_secretion"),
                 terms,
             )
             source, loss, consumption = terms[SECRETION], terms[UPTAKE], terms[CONSUMPTION]
@@ -192,6 +199,7 @@ class Transport:
                 source += released / self.step_s
                 released[...] = 0.0
             loss += sp.decay_per_s
+            loss += model.treatment.marrow_sink_per_h.get(sp.name, 0.0) / units.SECONDS_PER_HOUR
             source += sp.production_per_s
             if sp.exchange_per_s > 0.0:
                 loss += sp.exchange_per_s * self.lumen

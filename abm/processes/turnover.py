@@ -2,7 +2,8 @@
 
 Decision phase. Rates come from ``cells.<type>.division_rate_per_day`` and
 ``death_rate_per_day``, times each cell's fold change of division or death from its response
-rules (:mod:`abm.processes.responses`), and become per-step probabilities p = 1 − exp(−k·Δt).
+rules (:mod:`abm.processes.responses`) and the division fold of a treatment
+(:mod:`abm.interventions`), and become per-step probabilities p = 1 − exp(−k·Δt).
 """
 
 from __future__ import annotations
@@ -53,7 +54,8 @@ class CellTurnover:
         mother_slot = np.full(table.capacity, -1, dtype=np.int64)  # filled for daughters only
         table.n_slots = kernels.divide_and_die(
             order, u_death, u_divide, first_direction, self.death_per_step,
-            self.division_per_step, fold(table, "death"), fold(table, "division"),
+            self.division_per_step * model.treatment.division_fold, fold(table, "death"),
+            fold(table, "division"),
             col("alive"), col("cell_type"), col("x"), col("y"),
             col("age_h"), col("cell_id"), mother_slot, table.occupant,
             model.fields.tissue, self.periodic, n,

@@ -912,6 +912,197 @@ class Systemic(Strict):
     nerve: EndoneurialNerve
 
 
+# --------------------------------------------------------------------------- interventions
+
+Fraction = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+
+
+class DoseSchedule(Strict):
+    """When doses are given: ``doses`` doses (or every dose before ``until_d``) ``interval_d``
+    apart from ``start_d``, the block repeated ``repeats`` times every ``repeat_every_d``
+    (treatment cycles). Days count from ``interventions_start_d`` of the scenario."""
+
+    start_d: NonNegative = Field(description="First dose, days after the treatment start.")
+    interval_d: Positive = Field(description="Days between doses within a block.")
+    doses: int | None = Field(default=None, ge=1, description="Doses per block.")
+    until_d: NonNegative | None = Field(
+        default=None, description="Dose until this day (exclusive) instead of a dose count."
+    )
+    repeat_every_d: Positive | None = Field(
+        default=None, description="Cycle length, days: the block starts again after it."
+    )
+    repeats: int = Field(default=1, ge=1, description="Number of blocks (cycles).")
+
+    @field_validator("repeats")
+    @classmethod
+    def _cycle_length(cls, repeats: int, info: ValidationInfo) -> int:
+        if repeats > 1 and info.data.get("repeat_every_d") is None:
+            raise ValueError("more than one block needs repeat_every_d")
+        return repeats
+
+    @field_validator("until_d")
+    @classmethod
+    def _count_or_until(cls, until_d: float | None, info: ValidationInfo) -> float | None:
+        if (until_d is None) == (info.data.get("doses") is None):
+            raise ValueError("give exactly one of doses and until_d")
+        if until_d is not None and until_d <= info.data.get("start_d", 0.0):
+            raise ValueError("must be after start_d")
+        return until_d
+
+    def dose_days(self) -> list[float]:
+        """Every dose time, days after the treatment start, in order."""
+        if self.doses is not None:
+            block = [self.start_d + k * self.interval_d for k in range(self.doses)]
+        else:
+            n = int((self.until_d - self.start_d) / self.interval_d - 1e-9) + 1
+            block = [self.start_d + k * self.interval_d for k in range(n)]
+        cycle = self.repeat_every_d or 0.0
+        return [day + r * cycle for r in range(self.repeats) for day in block]
+
+
+class DrugSchedule(DoseSchedule):
+    """A drug's doses (each a bolus into the central compartment)."""
+
+    dose_mg: Positive = Field(description="Amount per dose, mg.")
+
+
+class OneCompartment(Strict):
+    """One-compartment pharmacokinetics: A' = −(ln 2/t½)·A, plasma concentration A/V."""
+
+    half_life_h: Positive = Field(description="Elimination half-life, hours.")
+    volume_L: Positive = Field(description="Volume of distribution, L.")
+    marrow_to_plasma_ratio: Fraction = Field(
+        description="Drug concentration in marrow interstitium over plasma (0-1)."
+    )
+
+
+class EmaxResponse(Strict):
+    """E(C) = E_max · C^n/(C^n + EC50^n), C the drug's marrow concentration."""
+
+    ec50_mg_per_L: Positive = Field(description="Concentration of half-maximal effect, mg/L.")
+    hill_power: Positive = Field(default=1.0, description="Hill coefficient n.")
+
+
+class Neutralization(Strict):
+    """An antibody binding a free ligand: an extra first-order loss k_on·C_Ab of the free ligand,
+    in the marrow (C_Ab the marrow concentration) and in plasma (the plasma concentration)."""
+
+    mechanism: Literal["neutralizes"]
+    species: str = Field(description="The ligand the antibody binds (a field species).")
+    association_rate_per_nM_per_h: Positive = Field(
+        description="Binding rate constant k_on, 1/(nM·h)."
+    )
+    molecular_weight_kDa: Positive = Field(description="Antibody molar mass, kDa (mg/L → nM).")
+
+    @field_validator("species")
+    @classmethod
+    def _known_species(cls, value: str) -> str:
+        _require_known([value], FIELD_SPECIES, "species")
+        return value
+
+
+class CellTypeResponse(EmaxResponse):
+    """An Emax effect on the cells of one type."""
+
+    cell_type: str = Field(description="Cell type the drug acts on.")
+
+    @field_validator("cell_type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        _require_known([value], CELL_TYPES, "cell type")
+        return value
+
+
+class SecretionInhibition(CellTypeResponse):
+    """Lower a cell type's secretion of some species by the fraction E(C), E_max ≤ 1."""
+
+    mechanism: Literal["inhibits_secretion"]
+    species: list[str] = Field(min_length=1, description="Species whose secretion falls.")
+    max_inhibition: Fraction = Field(description="E_max, fraction of the secretion removed.")
+
+    @field_validator("species")
+    @classmethod
+    def _known_species(cls, value: list[str]) -> list[str]:
+        _require_known(value, FIELD_SPECIES, "species")
+        return value
+
+
+class DivisionInhibition(CellTypeResponse):
+    """Lower a cell type's division rate by the fraction E(C), E_max ≤ 1."""
+
+    mechanism: Literal["inhibits_division"]
+    max_inhibition: Fraction = Field(description="E_max, fraction of the division rate removed.")
+
+
+class Cytotoxicity(CellTypeResponse):
+    """Kill cells of a type (optionally only some lineage stages) at the extra death rate E(C)."""
+
+    mechanism: Literal["kills"]
+    stages: list[Literal["precursor", "active", "lining"]] | None = Field(
+        default=None, description="Lineage stages killed (default: every stage)."
+    )
+    max_death_rate_per_h: Positive = Field(description="E_max, extra death rate, 1/h.")
+
+
+DrugEffect = Annotated[
+    Neutralization | SecretionInhibition | DivisionInhibition | Cytotoxicity,
+    Field(discriminator="mechanism"),
+]
+
+
+class Drug(Strict):
+    """A drug: its dosing, its pharmacokinetics and the mechanisms it acts on (REFERENCE 2.9)."""
+
+    kind: Literal["drug"]
+    schedule: DrugSchedule
+    pharmacokinetics: OneCompartment
+    effects: list[DrugEffect] = Field(min_length=1, description="What the drug binds or kills.")
+
+
+class Radiosensitivity(Strict):
+    """Linear-quadratic survival of one fraction of dose D: S = exp(−αD − βD²)."""
+
+    alpha_per_Gy: NonNegative = Field(description="α, 1/Gy.")
+    beta_per_Gy2: NonNegative = Field(description="β, 1/Gy².")
+
+
+class RadiationSchedule(DoseSchedule):
+    """Radiation fractions."""
+
+    dose_Gy: Positive = Field(description="Dose per fraction, Gy.")
+
+
+class Rectangle(Strict):
+    """An axis-aligned region of the section, µm from its origin (lower bounds inclusive)."""
+
+    x_um: tuple[NonNegative, NonNegative] = Field(description="[from, to) along x, µm.")
+    y_um: tuple[NonNegative, NonNegative] = Field(description="[from, to) along y, µm.")
+
+
+class Radiation(Strict):
+    """External-beam radiation of a field of the section: each fraction kills each cell in the
+    field with probability 1 − S(D) of its type (cell types without a radiosensitivity are
+    spared)."""
+
+    kind: Literal["radiation"]
+    schedule: RadiationSchedule
+    field: Rectangle | None = Field(
+        default=None, description="Irradiated region (default: the whole section)."
+    )
+    radiosensitivity: dict[str, Radiosensitivity] = Field(
+        min_length=1, description="LQ parameters by cell type."
+    )
+
+    @field_validator("radiosensitivity")
+    @classmethod
+    def _known_types(cls, value: dict[str, Radiosensitivity]) -> dict[str, Radiosensitivity]:
+        _require_known(value, CELL_TYPES, "cell type")
+        return value
+
+
+Intervention = Annotated[Drug | Radiation, Field(discriminator="kind")]
+
+
 # --------------------------------------------------------------------------- output
 
 
@@ -957,17 +1148,15 @@ class Scenario(Strict):
     angiogenesis: Angiogenesis
     bone: BoneRemodelling
     systemic: Systemic
-    interventions: list[dict[str, object]] = Field(
-        description="Drug and radiation schedules (no intervention kinds exist yet: must be empty)."
+    interventions_start_d: NonNegative = Field(
+        default=0.0,
+        description="Day the treatment schedules count from (`abm branch` sets it to the branch"
+        " time).",
+    )
+    interventions: dict[str, Intervention] = Field(
+        description="Drugs and radiation by name (docs/interventions.md); {} for none."
     )
     output: Output
-
-    @field_validator("interventions")
-    @classmethod
-    def _no_interventions_yet(cls, value: list[dict[str, object]]) -> list[dict[str, object]]:
-        if value:
-            raise ValueError("no intervention kinds are implemented yet; leave this list empty")
-        return value
 
     @property
     def n_voxels(self) -> int:
@@ -1008,6 +1197,7 @@ def cross_section_errors(scenario: Scenario) -> list[tuple[tuple[str | int, ...]
                         " osteoprogenitor pool)",
                     )
                 )
+    errors.extend(_dose_time_errors(scenario))
     endothelium = scenario.cells.endothelial_cell
     for key in ("initial_count", "division_rate_per_day", "death_rate_per_day",
                 "random_motility_um2_per_h"):
@@ -1040,6 +1230,32 @@ def cross_section_errors(scenario: Scenario) -> list[tuple[tuple[str | int, ...]
                     " or a fixed edge); otherwise the steady state is undetermined",
                 )
             )
+    return errors
+
+
+def _dose_time_errors(scenario: Scenario) -> list[tuple[tuple[str | int, ...], str]]:
+    """Every dose must fall on a step boundary (doses are Mesa events between steps)."""
+    step_h = scenario.time.step_h
+    errors = []
+    start_h = scenario.interventions_start_d * units.HOURS_PER_DAY
+    if not _is_whole(start_h / step_h):
+        errors.append(
+            (
+                ("interventions_start_d",),
+                f"{start_h:g} h is not a whole number of {step_h:g} h steps",
+            )
+        )
+    for name, intervention in scenario.interventions.items():
+        schedule = intervention.schedule
+        for key in ("start_d", "interval_d", "repeat_every_d"):
+            value = getattr(schedule, key)
+            if value is not None and not _is_whole(value * units.HOURS_PER_DAY / step_h):
+                errors.append(
+                    (
+                        ("interventions", name, "schedule", key),
+                        f"{value:g} d is not a whole number of {step_h:g} h steps",
+                    )
+                )
     return errors
 
 

@@ -39,6 +39,7 @@ SECTIONS = (
     "bone",
     "cells",
     "systemic",
+    "interventions_start_d",
     "interventions",
     "output",
 )
@@ -370,7 +371,7 @@ def test_set_overrides_apply_in_order_and_keep_siblings():
         "seed.x=1",  # a path into a scalar
         "domain.size_um.0.5=1",  # a path into a list element that is a scalar
         "domain.size_um.2=1",  # index past the end of the list
-        "interventions.0={kind: x}",  # index into an empty list
+        "interventions.pill.kind=drug",  # a path through a key that does not exist
         "domain..voxel_um=5",  # empty key part
         "seed=[1",  # value that is not YAML
     ],
