@@ -457,8 +457,8 @@ def osteoblast_fates(
     stage_h, x, y, age_h, cell_id, mother, occupant, tissue, tgfb, vegf, osteogenic,
     max_commitment_per_h, commitment_fold, tgfb_commitment_half_saturation, precursor_death_per_h,
     activation_per_h, tgfb_activation_half_saturation, vegf_gain, vegf_half_saturation,
-    osteogenic_gain, osteogenic_half_saturation, active_period_h, lining_fraction, step_h,
-    periodic, n_slots,
+    osteogenic_gain, osteogenic_half_saturation, active_period_h, apoptosis_fold, active_phase_h,
+    lining_fraction, step_h, periodic, n_slots,
 ):
     """Osteoblast-lineage decisions, in place. Returns ``(new n_slots, precursors activated)``.
 
@@ -470,8 +470,10 @@ def osteoblast_fates(
       ``mother[daughter] = s``; no free neighbour, no commitment);
     - a precursor dies with ``precursor_death_per_h``; otherwise, touching bone, it activates
       with rate k_a·K/(K + TGF-β)·(1 + g_V·φ_VEGF)·(1 + g_S·φ_S);
-    - an active osteoblast whose ``stage_h`` has reached ``active_period_h`` becomes a lining
-      cell with probability ``lining_fraction``, else dies.
+    - an active osteoblast's apoptosis programme ``active_phase_h`` advances by Δt × its
+      ``apoptosis_fold`` from response rules (empty: 1) each step, from its activation step on;
+      once it has reached ``active_period_h`` the cell becomes a lining cell with probability
+      ``lining_fraction``, else dies (at fold 1: ``stage_h`` ≥ ``active_period_h``).
     """
     nx, ny = occupant.shape
     activated = 0
@@ -518,8 +520,12 @@ def osteoblast_fates(
                 if u_activate[s] < _probability(rate, step_h):
                     stage[s] = ACTIVE
                     stage_h[s] = 0.0
+                    active_phase_h[s] = step_h * fold_of(apoptosis_fold, s)
                     activated += 1
-            elif stage[s] == ACTIVE and stage_h[s] >= active_period_h:
+            elif stage[s] == ACTIVE:
+                if active_phase_h[s] < active_period_h:
+                    active_phase_h[s] += step_h * fold_of(apoptosis_fold, s)
+                    continue
                 if u_fate[s] < lining_fraction:
                     stage[s] = LINING
                     stage_h[s] = 0.0

@@ -247,8 +247,8 @@ def osteoblast_fates(
     stage_h, x, y, age_h, cell_id, mother, occupant, tissue, tgfb, vegf, osteogenic,
     max_commitment_per_h, commitment_fold, tgfb_commitment_half_saturation, precursor_death_per_h,
     activation_per_h, tgfb_activation_half_saturation, vegf_gain, vegf_half_saturation,
-    osteogenic_gain, osteogenic_half_saturation, active_period_h, lining_fraction, step_h,
-    periodic, n_slots,
+    osteogenic_gain, osteogenic_half_saturation, active_period_h, apoptosis_fold, active_phase_h,
+    lining_fraction, step_h, periodic, n_slots,
 ):
     """Reference of :func:`abm.cells.kernels.osteoblast_fates`."""
     activated = 0
@@ -288,8 +288,12 @@ def osteoblast_fates(
                 )
                 if u_activate[s] < probability(rate, step_h):
                     stage[s], stage_h[s] = ACTIVE, 0.0
+                    active_phase_h[s] = step_h * fold_of(apoptosis_fold, s)
                     activated += 1
-        elif cell_type[s] == osteoblast and stage[s] == ACTIVE and stage_h[s] >= active_period_h:
+        elif cell_type[s] == osteoblast and stage[s] == ACTIVE:
+            if active_phase_h[s] < active_period_h:
+                active_phase_h[s] += step_h * fold_of(apoptosis_fold, s)
+                continue
             if u_fate[s] < lining_fraction:
                 stage[s], stage_h[s] = LINING, 0.0
             else:

@@ -34,6 +34,11 @@ if TYPE_CHECKING:
 OSTEOBLAST = CELL_TYPE_CODE["osteoblast"]
 STROMAL = CELL_TYPE_CODE["stromal_cell"]
 
+ACTIVE_PHASE_COLUMN = "active_phase_h"
+"""Cell-table column: how far an active osteoblast's apoptosis programme has run, in hours at
+apoptosis fold 1; the active phase ends when it reaches ``active_period_d``. A response rule on
+``osteoblast_apoptosis`` (VEGF, REFERENCE 1.5 Street & Lenehan 2009) slows it."""
+
 
 class OsteoblastFates:
     """Osteoblast-lineage decisions (see the module docstring).
@@ -57,15 +62,20 @@ class OsteoblastFates:
         self.periodic = model.config.domain.boundary == "periodic"
         self.committed_total = 0
         self.activated_total = 0
+        model.cells.add_column(
+            ACTIVE_PHASE_COLUMN, np.float64, 0.0, inherited=False, unit="h at apoptosis fold 1"
+        )
 
     def initialize_cells(self, model: MarrowModel) -> None:
-        """Give the osteoblasts placed at t = 0 (active) a time in stage drawn uniformly over
-        the active period, as in a steady state, so that they do not all retire together."""
+        """Give the osteoblasts placed at t = 0 (active) a time in stage, and as much progress of
+        their apoptosis programme, drawn uniformly over the active period, as in a steady state,
+        so that they do not all retire together."""
         table = model.cells
         placed = np.flatnonzero(table["alive"] & (table["cell_type"] == OSTEOBLAST))
         table["stage_h"][placed] = np.floor(
             model.rng.uniform(0.0, self.active_period_h, len(placed)) / model.step_h
         ) * model.step_h
+        table[ACTIVE_PHASE_COLUMN][placed] = table["stage_h"][placed]
 
     def step(self, model: MarrowModel) -> None:
         """Commit, activate, retire and kill osteoblast-lineage cells for one step."""
@@ -87,7 +97,8 @@ class OsteoblastFates:
             self.activation_per_h, rules.tgfb_activation_half_saturation_pM,
             rules.vegf_activation_gain, rules.vegf_half_saturation_pg_per_mL,
             rules.osteogenic_activation_gain, rules.osteogenic_half_saturation,
-            self.active_period_h, rules.lining_fraction, model.step_h, self.periodic, n,
+            self.active_period_h, fold(table, "osteoblast_apoptosis"), col(ACTIVE_PHASE_COLUMN),
+            rules.lining_fraction, model.step_h, self.periodic, n,
         )
         self.committed_total += len(record_mothers(table, n, mother_slot))
         self.activated_total += activated

@@ -467,13 +467,18 @@ SIGNALS: tuple[str, ...] = (*FIELD_SPECIES, FREE_RANKL_LAYER)
 cell's voxel; ``rankl_free`` is RANKL not bound by OPG."""
 
 BEHAVIOURS: tuple[str, ...] = (
-    "division", "death", "osteoblast_commitment", *(f"{s}_secretion" for s in FIELD_SPECIES)
+    "division", "death", "osteoblast_commitment", "osteoblast_apoptosis",
+    *(f"{s}_secretion" for s in FIELD_SPECIES),
 )
 """What a response rule can change: the division or death rate, a stromal cell's osteoblast
-commitment rate (``bone.osteoblasts``), or the secretion rate of one species."""
+commitment rate (``bone.osteoblasts``), the pace of an active osteoblast's apoptosis programme
+(which ends its active phase), or the secretion rate of one species."""
 
-STROMAL_ONLY_BEHAVIOURS: tuple[str, ...] = ("osteoblast_commitment",)
-"""Behaviours only stromal cells have (the osteoprogenitor pool)."""
+BEHAVIOUR_OWNERS: dict[str, tuple[str, str]] = {
+    "osteoblast_commitment": ("stromal_cell", "stromal cells only (the osteoprogenitor pool)"),
+    "osteoblast_apoptosis": ("osteoblast", "osteoblasts only (it ends their active phase)"),
+}
+"""Behaviours only one cell type has: the type, and how an error message names it."""
 
 
 class ResponseRule(Strict):
@@ -1189,12 +1194,12 @@ def cross_section_errors(scenario: Scenario) -> list[tuple[tuple[str | int, ...]
             )
     for name, spec in scenario.cells.items():
         for k, rule in enumerate(spec.rules):
-            if rule.behaviour in STROMAL_ONLY_BEHAVIOURS and name != "stromal_cell":
+            owner, owners = BEHAVIOUR_OWNERS.get(rule.behaviour, (name, ""))
+            if owner != name:
                 errors.append(
                     (
                         ("cells", name, "rules", k, "behaviour"),
-                        f"{rule.behaviour} is a behaviour of stromal cells only (the"
-                        " osteoprogenitor pool)",
+                        f"{rule.behaviour} is a behaviour of {owners}",
                     )
                 )
     errors.extend(_dose_time_errors(scenario))

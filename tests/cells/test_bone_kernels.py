@@ -12,6 +12,7 @@ from abm.bone.geometry import MINERALIZED_FRACTION
 from abm.cells import kernels, reference
 from abm.cells.table import ACTIVE, LINING, PRECURSOR
 from abm.fields.stack import MINERALIZED_BONE, VESSEL_LUMEN
+from abm.processes.responses import NO_FOLD
 from abm.vessels.geometry import LUMEN_FRACTION
 from tests.cells.test_kernels import copy_state, make_lattice, tissue_map
 
@@ -153,6 +154,9 @@ def test_osteoblast_fates_match_reference(seed, nx, ny, n_cells, periodic):
     order, u1, u2 = rng.permutation(n), rng.random(n), rng.random(n)
     first = rng.integers(0, 4, n)
     commitment_fold = rng.uniform(0.0, 3.0, n) if seed % 2 else np.zeros(0)
+    apoptosis_fold = rng.uniform(0.1, 1.0, n) if seed % 3 else np.zeros(0)
+    a["active_phase"] = rng.uniform(90.0, 110.0, len(a["stage_h"]))
+    b["active_phase"] = a["active_phase"].copy()
 
     def call(fn, s):
         return fn(
@@ -160,11 +164,12 @@ def test_osteoblast_fates_match_reference(seed, nx, ny, n_cells, periodic):
             s["stage_h"], s["x"], s["y"], s["age_h"], s["cell_id"], s["mother"], s["occupant"],
             s["tissue"], s["tgfb"], s["vegf"], s["osteogenic"], 0.5, commitment_fold, 0.7, 0.1,
             0.4, 0.3, 2.0,
-            1.5, 1.0, 0.5, 100.0, 0.3, 1.0, periodic, s["n"],
+            1.5, 1.0, 0.5, 100.0, apoptosis_fold, s["active_phase"], 0.3, 1.0, periodic, s["n"],
         )
 
     assert call(kernels.osteoblast_fates, a) == call(reference.osteoblast_fates, b)
     assert_same(a, b)
+    np.testing.assert_array_equal(a["active_phase"], b["active_phase"])
 
 
 @settings(max_examples=60, deadline=None)
@@ -246,7 +251,7 @@ def single_cell(stage, cell_type, *, bone_below=True, shape=(5, 5)):
     occupant[2, 2] = 0
     return dict(
         alive=np.array([True, False]), cell_type=np.array([cell_type, -1], dtype=np.int8),
-        stage=np.array([stage, 0], dtype=np.int8), stage_h=np.zeros(2),
+        stage=np.array([stage, 0], dtype=np.int8), stage_h=np.zeros(2), active_phase=np.zeros(2),
         x=np.array([2, 0], dtype=np.int32), y=np.array([2, 0], dtype=np.int32),
         occupant=occupant, tissue=tissue, mineral=mineral, osteoid=osteoid,
         released=np.zeros(shape), tgfb=np.zeros(shape),
@@ -299,26 +304,31 @@ def test_stage_transitions_of_the_osteoblast_lineage():
     not with saturating TGF-β repression; an active cell past its period becomes lining (u <
     lining fraction) or dies."""
 
-    def fates(s, u_fate, u_activate, period_h, lining_fraction):
+    def fates(s, u_fate, u_activate, period_h, lining_fraction, apoptosis_fold=NO_FOLD):
         return kernels.osteoblast_fates(
             np.array([0, 1]), np.array([u_fate, 1.0]), np.array([u_activate, 1.0]),
             np.array([0, 0]), STROMAL, OSTEOBLAST, s["alive"], s["cell_type"], s["stage"],
             s["stage_h"], s["x"], s["y"], np.zeros(2), np.full(2, -1), np.full(2, -1),
             s["occupant"], s["tissue"], s["tgfb"], np.zeros((5, 5)), np.zeros((5, 5)), 0.0,
-            np.zeros(0), 1.0, 0.0, 1e9, 1.0, 0.0, 1.0, 0.0, 1.0, period_h, lining_fraction, 1.0,
-            False, 1,
+            np.zeros(0), 1.0, 0.0, 1e9, 1.0, 0.0, 1.0, 0.0, 1.0, period_h, apoptosis_fold,
+            s["active_phase"], lining_fraction, 1.0, False, 1,
         )
 
     s = single_cell(PRECURSOR, OSTEOBLAST)
     assert fates(s, 0.9, 0.5, 10.0, 0.3) == (1, 1) and s["stage"][0] == ACTIVE
+    assert s["active_phase"][0] == 1.0  # its programme runs from the activation step
     s = single_cell(PRECURSOR, OSTEOBLAST)
     s["tgfb"][...] = 1e12  # repression K/(K + TGF-β) ≈ 1e-12
     assert fates(s, 0.9, 0.5, 10.0, 0.3) == (1, 0) and s["stage"][0] == PRECURSOR
     s = single_cell(ACTIVE, OSTEOBLAST)
-    s["stage_h"][0] = 10.0
+    s["active_phase"][0] = 10.0  # its programme has reached the 10 h period
     fates(s, 0.2, 1.0, 10.0, 0.3)
     assert s["stage"][0] == LINING and s["alive"][0]
     s = single_cell(ACTIVE, OSTEOBLAST)
-    s["stage_h"][0] = 10.0
+    s["active_phase"][0] = 10.0
     fates(s, 0.4, 1.0, 10.0, 0.3)
     assert not s["alive"][0] and s["occupant"][2, 2] == -1
+    s = single_cell(ACTIVE, OSTEOBLAST)  # VEGF survival: the programme runs at half pace
+    s["active_phase"][0] = 9.0
+    fates(s, 0.4, 1.0, 10.0, 0.3, apoptosis_fold=np.array([0.5, 1.0]))
+    assert s["stage"][0] == ACTIVE and s["active_phase"][0] == 9.5

@@ -178,3 +178,33 @@ def test_resorption_recruits_osteoblast_precursors_through_tgfb(bone_model):
     uncoupled.run_for(96)
     assert uncoupled.fields["tgfb"].max() == 0
     assert process(uncoupled, "osteoblast_fates").committed_total == 0
+
+
+def test_vegf_survival_rule_lengthens_the_active_phase(bone_model):
+    """A rule "VEGF decreases osteoblast_apoptosis" with fold F at saturating VEGF runs the
+    apoptosis programme at ~1/F pace. With a 2-day active period, after 3 days none of the
+    placed (active) osteoblasts is still active without the rule (the ablation); with F = 4
+    exactly those whose programme started below 48 − 72/4 = 30 h are."""
+    quick = {"bone": {"osteoblasts": {"active_period_d": 2}},
+             "cells": {"osteoclast": {"initial_count": 0}},
+             "fields": {"vegf": {"external_production_per_h": 1e7}}}
+    rule = {"signal": "vegf", "direction": "decreases", "behaviour": "osteoblast_apoptosis",
+            "half_max": 1.0, "hill_power": 1, "max_fold_change": 4}
+
+    def active_after_3_days(rules):
+        from tests.conftest import deep_merge
+
+        model = bone_model(deep_merge(quick, {"cells": {"osteoblast": {"rules": rules}}}))
+        table = model.cells
+        placed = table["alive"] & (table["cell_type"] == CELL_TYPE_CODE["osteoblast"])
+        ids, started_h = table["cell_id"][placed], table["active_phase_h"][placed].copy()
+        model.run_for(72)
+        table = model.cells
+        active = table["alive"] & (table["stage"] == ACTIVE)
+        return np.isin(ids, table["cell_id"][active]), started_h
+
+    without, _ = active_after_3_days([])
+    assert len(without) == 12 and not without.any()
+    kept, started_h = active_after_3_days([rule])
+    np.testing.assert_array_equal(kept, started_h < 30)
+    assert 0 < kept.sum() < 12
