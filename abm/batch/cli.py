@@ -17,6 +17,7 @@ from abm.scenario import ScenarioError
 
 USAGE_ERROR = 2
 RUNS_FAILED = 1
+INTERRUPTED = 130
 
 sweep_app = typer.Typer(
     no_args_is_help=True,
@@ -59,12 +60,89 @@ def plan(sweep: Annotated[Path, typer.Argument(help="Sweep YAML file.")]) -> Non
     """Print the runs a sweep would do (count, seeds, parameter values) without running."""
     planned = _plan(sweep)
     spec = planned.sweep.sweep
+    fewest, most = planned.steps[0], planned.steps[-1]
+    steps = f"{fewest}" if fewest == most else f"{fewest}-{most}"
     print(
         f"{sweep}: {len(planned.runs)} runs = {len(planned.points.values)} points x"
-        f" {spec.replicates} replicates ({spec.design.kind} design), {planned.steps} steps"
+        f" {spec.replicates} replicates ({spec.design.kind} design), {steps} steps"
         f" each, base scenario {spec.scenario}"
     )
     keys = list(spec.parameters)
     rows = [[r.run_id, r.seed, *(r.parameters[k] for k in keys)] for r in planned.runs]
     for line in format_table(["run", "seed", *keys], rows):
         print(line)
+
+
+@sweep_app.command()
+def run(
+    sweep: Annotated[Path, typer.Argument(help="Sweep YAML file.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Sweep directory.")],
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="Local workers [default: one per core] or SLURM/PBS jobs."),
+    ] = None,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Address of an existing Dask scheduler (tcp://host:port).")
+    ] = None,
+    cluster: Annotated[
+        str | None, typer.Option(help="Start the workers as jobs of a batch system: slurm or pbs.")
+    ] = None,
+    cluster_option: Annotated[
+        list[str] | None,
+        typer.Option(help="dask-jobqueue job option key=value, e.g. walltime=02:00:00."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option(help="With --cluster: print the job script, submit nothing.")
+    ] = False,
+    progress: Annotated[
+        str, typer.Option(help="auto (bar on a terminal, lines otherwise), bar, lines or off.")
+    ] = "auto",
+) -> None:
+    """Run a sweep on Dask; re-running skips completed runs and retries failed ones.
+
+    Prints the sweep directory last; exits with status 1 if any run failed.
+    """
+    from abm.batch.clusters import (
+        ClusterError,
+        jobqueue_cluster,
+        parse_cluster_options,
+        sweep_client,
+    )
+    from abm.batch.execute import run_sweep
+    from abm.batch.index import claim_directory
+    from abm.io.errors import RunDirectoryError
+
+    if progress not in ("auto", "bar", "lines", "off"):
+        _fail(f"--progress: must be auto, bar, lines or off, not {progress!r}")
+    if cluster not in (None, "slurm", "pbs"):
+        _fail(f"--cluster: must be slurm or pbs, not {cluster!r}")
+    if scheduler is not None and cluster is not None:
+        _fail("--scheduler and --cluster exclude each other")
+    if (cluster_option or dry_run) and cluster is None:
+        _fail("--cluster-option and --dry-run need --cluster slurm or pbs")
+    planned = _plan(sweep)
+    try:
+        options = parse_cluster_options(cluster_option or [])
+        if dry_run:
+            with jobqueue_cluster(cluster, options) as job_cluster:
+                print(job_cluster.job_script())
+            return
+        claim_directory(planned, out)  # refuse a different sweep before starting a cluster
+        with sweep_client(
+            workers=workers, scheduler=scheduler, cluster=cluster, cluster_options=options
+        ) as client:
+            index = run_sweep(planned, out, client, progress=progress)
+    except (ClusterError, RunDirectoryError) as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        print(f"interrupted; run the same command again to continue {out}", file=sys.stderr)
+        raise typer.Exit(INTERRUPTED) from None
+    counts = index.counts()
+    print(
+        f"{len(planned.runs)} runs: {counts['completed']} completed, {counts['failed']} failed"
+        f" (index: {index.path})",
+        file=sys.stderr,
+    )
+    print(out)
+    if counts["failed"]:
+        raise typer.Exit(RUNS_FAILED)

@@ -34,6 +34,7 @@ class PlannedRun:
     seed: int
     parameters: dict[str, Any]
     loaded: LoadedScenario
+    steps: int
 
     @property
     def run_id(self) -> str:
@@ -51,11 +52,9 @@ class SweepPlan:
     base_scenario_yaml: str
 
     @property
-    def steps(self) -> int:
-        """Steps of every run: the sweep's ``steps`` or the scenario's duration."""
-        if self.sweep.sweep.steps is not None:
-            return self.sweep.sweep.steps
-        return self.runs[0].loaded.scenario.time.duration_steps
+    def steps(self) -> list[int]:
+        """The distinct numbers of steps of the runs, ascending."""
+        return sorted({run.steps for run in self.runs})
 
     def resolved_yaml(self) -> str:
         """The sweep as it ran, to store beside the runs: its settings (base scenario as the
@@ -112,7 +111,8 @@ def plan_sweep(path: str | Path) -> SweepPlan:
                 raise ScenarioError(
                     [_in_sweep_file(p, loaded, origin, point, values) for p in exc.problems]
                 ) from None
-            runs.append(PlannedRun(index, point, replicate, seed, values, scenario))
+            steps = sweep.steps or scenario.scenario.time.duration_steps
+            runs.append(PlannedRun(index, point, replicate, seed, values, scenario, steps))
     base = source.load(fixed).resolved_yaml()
     return SweepPlan(loaded, points, runs, base)
 

@@ -30,7 +30,7 @@ def test_grid_plan_lists_points_replicates_and_seeds(write_sweep):
     assert last.seed == seeds[-1]
     assert last.cells.plasma_cell.division_rate_per_day == 3
     assert last.cells.stromal_cell.death_rate_per_day == 0.75
-    assert plan.steps == 96  # the tiny scenario's 4 days of 1 h
+    assert plan.steps == [96]  # the tiny scenario's 4 days of 1 h
 
 
 def test_run_seeds_are_the_spawned_children_of_the_root_seed():
@@ -42,7 +42,7 @@ def test_run_seeds_are_the_spawned_children_of_the_root_seed():
 def test_fixed_set_values_apply_to_every_run(write_sweep):
     plan = plan_sweep(write_sweep({"set": {"time.duration_d": 2}, "steps": 10}))
     assert {r.loaded.scenario.time.duration_steps for r in plan.runs} == {48}
-    assert plan.steps == 10
+    assert plan.steps == [10]
 
 
 def test_latin_hypercube_has_one_sample_per_stratum_and_rounds_integers(write_sweep):
