@@ -146,3 +146,54 @@ def run(
     print(out)
     if counts["failed"]:
         raise typer.Exit(RUNS_FAILED)
+
+
+@sweep_app.command()
+def collect(
+    sweep_dir: Annotated[Path, typer.Argument(help="Sweep directory (the --out of run).")],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="[default: SWEEP_DIR/collected.parquet]")
+    ] = None,
+) -> None:
+    """Write one tidy Parquet table: a row per completed run and recorded time step, with the
+    run's parameters, replicate and seed beside its time series."""
+    from abm.batch.collect import collect_sweep
+    from abm.io.errors import RunDirectoryError
+
+    try:
+        path, n_runs, n_rows = collect_sweep(sweep_dir, out)
+    except RunDirectoryError as exc:
+        _fail(str(exc))
+    print(f"{n_runs} runs, {n_rows} rows", file=sys.stderr)
+    print(path)
+
+
+@sweep_app.command()
+def sensitivity(
+    sweep_dir: Annotated[Path, typer.Argument(help="Sweep directory of a sobol or morris sweep.")],
+    metric: Annotated[
+        str, typer.Option(help="Time-series column, e.g. serum_vegf_pg_per_mL (its last value).")
+    ],
+    figure: Annotated[
+        Path | None,
+        typer.Option(help="PNG to write [default: SWEEP_DIR/plots/sensitivity_<metric>.png]."),
+    ] = None,
+) -> None:
+    """Print Sobol or Morris indices (SALib, as the design) of a metric and draw them."""
+    from abm.batch.sensitivity import plot_indices, sweep_sensitivity
+    from abm.io.errors import RunDirectoryError
+
+    try:
+        indices = sweep_sensitivity(sweep_dir, metric)
+    except RunDirectoryError as exc:
+        _fail(str(exc))
+    columns = list(indices.values)
+    rows = [
+        [name, *(indices.values[c][j] for c in columns)]
+        for j, name in enumerate(indices.parameters)
+    ]
+    print(f"{indices.method} indices of {metric}:")
+    for line in format_table(["parameter", *columns], rows):
+        print(line)
+    default = sweep_dir / "plots" / f"sensitivity_{metric}.png"
+    print(plot_indices(indices, default if figure is None else figure))

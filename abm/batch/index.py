@@ -20,8 +20,11 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
 
 from abm.batch.plan import PlannedRun, SweepPlan
+from abm.batch.sweepfile import Sweep
 from abm.io.atomic import atomic_write_bytes, atomic_write_text
 from abm.io.errors import RunDirectoryError
 
@@ -124,6 +127,24 @@ class SweepIndex:
         buffer = io.BytesIO()
         pq.write_table(table, buffer, compression="zstd")
         atomic_write_bytes(self.path, buffer.getvalue())
+
+
+def stored_sweep(out: Path) -> Sweep:
+    """The sweep stored in a sweep directory by :func:`claim_directory`.
+
+    Raises:
+        RunDirectoryError: not a sweep directory, or its ``sweep.yaml`` is unreadable.
+    """
+    path = out / RESOLVED_SWEEP
+    if not path.is_file():
+        raise RunDirectoryError(out, f"not a sweep directory (no {RESOLVED_SWEEP})")
+    try:
+        settings = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
+        settings["scenario"] = settings["scenario"]["file"]
+        del settings["runs"]
+        return Sweep.model_validate(settings)
+    except (YAMLError, ValueError, KeyError, TypeError) as exc:
+        raise RunDirectoryError(path, f"corrupt stored sweep ({exc})") from exc
 
 
 def read_index(path: Path) -> list[dict[str, Any]]:

@@ -7,7 +7,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import dask
 import pytest
+
+from abm.batch.clusters import sweep_client
 
 
 @pytest.fixture
@@ -34,3 +37,18 @@ def write_sweep(tiny_scenario: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+@pytest.fixture(scope="session")
+def client():
+    """A 2-worker LocalCluster built as ``abm sweep run`` builds it. The parent process says
+    ``NUMBA_NUM_THREADS=2`` while the workers start, so the workers' 1 must come from the
+    cluster; a task whose worker dies fails at once (no retry on another worker)."""
+    with (
+        pytest.MonkeyPatch.context() as patch,
+        dask.config.set({"distributed.scheduler.allowed-failures": 0}),
+    ):
+        patch.setenv("NUMBA_NUM_THREADS", "2")
+        with sweep_client(workers=2) as dask_client:
+            patch.undo()
+            yield dask_client

@@ -8,11 +8,9 @@ import signal
 import threading
 import time
 
-import dask
 import pyarrow.parquet as pq
 import pytest
 
-from abm.batch.clusters import sweep_client
 from abm.batch.execute import run_directory, run_sweep
 from abm.batch.index import claim_directory, read_index
 from abm.batch.plan import plan_sweep
@@ -22,21 +20,6 @@ from abm.runner import start_run
 
 SHORT = {"time.duration_d": 2}
 """Runs of 48 steps (2 d of 1 h): enough to differ between parameters and seeds."""
-
-
-@pytest.fixture(scope="module")
-def client():
-    """A 2-worker LocalCluster built as ``abm sweep run`` builds it. The parent process says
-    ``NUMBA_NUM_THREADS=2`` while the workers start, so the workers' 1 must come from the
-    cluster; a task whose worker dies fails at once (no retry on another worker)."""
-    with (
-        pytest.MonkeyPatch.context() as patch,
-        dask.config.set({"distributed.scheduler.allowed-failures": 0}),
-    ):
-        patch.setenv("NUMBA_NUM_THREADS", "2")
-        with sweep_client(workers=2) as dask_client:
-            patch.undo()
-            yield dask_client
 
 
 def serial_timeseries(run, tmp_path):
