@@ -111,7 +111,9 @@ def sweep_client(
             threads_per_worker=1,
             processes=True,
             env=WORKER_ENVIRONMENT,
-            dashboard_address=None,
+            # No dashboard, and the scheduler's HTTP endpoints on a free port: several
+            # clusters (other sweeps, other users) may share the machine.
+            scheduler_kwargs={"dashboard": False, "dashboard_address": ":0"},
             silence_logs=logging.ERROR,
         )
     with started, Client(started) as client:
