@@ -112,11 +112,23 @@ def test_design_points_do_not_depend_on_anything_but_the_file(write_sweep):
     assert first.resolved_yaml() == second.resolved_yaml()
 
 
-def test_example_sweep_plans(run_cli, repo_root):
-    result = run_cli(["sweep", "plan", repo_root / "scenarios/sweeps/poems_vegf_sweep.yaml"])
+@pytest.mark.parametrize(
+    ("name", "summary", "runs"),
+    [
+        ("poems_vegf_sweep.yaml", "18 runs = 9 points x 2 replicates (grid design)", 18),
+        ("poems_vegf_sobol.yaml", "320 runs = 320 points x 1 replicates (sobol design)", 320),
+    ],
+)
+def test_example_sweeps_plan(run_cli, repo_root, name, summary, runs):
+    result = run_cli(["sweep", "plan", repo_root / "scenarios" / "sweeps" / name])
     assert result.returncode == 0, result.stderr
-    assert "18 runs = 9 points x 2 replicates (grid design), 720 steps each" in result.stdout
-    assert len(result.stdout.splitlines()) == 1 + 1 + 18
+    assert f"{summary}, 720 steps each" in result.stdout
+    assert len(result.stdout.splitlines()) == 1 + 1 + runs
+
+
+def test_every_example_sweep_is_tested(repo_root):
+    names = {p.name for p in (repo_root / "scenarios" / "sweeps").glob("*.yaml")}
+    assert names == {"poems_vegf_sweep.yaml", "poems_vegf_sobol.yaml"}
 
 
 SWEEP_HEAD = """\
