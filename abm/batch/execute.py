@@ -44,7 +44,7 @@ def run_sweep(
     todo = [run for run in plan.runs if not _completed(index, run, out)]
     index.write()
     futures = {
-        client.submit(execute_run, _task(run, out), pure=False): run for run in todo
+        client.submit(execute_run, run_task(run, out), pure=False): run for run in todo
     }
     done = len(plan.runs) - len(todo)
     with SweepProgress(progress, label=out.name, done=done, total=len(plan.runs)) as bar:
@@ -68,7 +68,8 @@ def run_directory(out: Path, run: PlannedRun) -> Path:
     return out / RUNS / run.run_id
 
 
-def _task(run: PlannedRun, out: Path) -> RunTask:
+def run_task(run: PlannedRun, out: Path) -> RunTask:
+    """What a worker needs to do ``run`` of the sweep in ``out``."""
     return RunTask(run.run_id, run.loaded, run_directory(out, run), run.steps)
 
 
