@@ -116,8 +116,8 @@ def run(
         _fail(f"--progress: must be auto, bar, lines or off, not {progress!r}")
     if cluster not in (None, "slurm", "pbs"):
         _fail(f"--cluster: must be slurm or pbs, not {cluster!r}")
-    if scheduler is not None and cluster is not None:
-        _fail("--scheduler and --cluster exclude each other")
+    if scheduler is not None and (cluster is not None or workers is not None):
+        _fail("--scheduler uses the workers it has: no --cluster or --workers with it")
     if (cluster_option or dry_run) and cluster is None:
         _fail("--cluster-option and --dry-run need --cluster slurm or pbs")
     planned = _plan(sweep)
@@ -138,9 +138,10 @@ def run(
         print(f"interrupted; run the same command again to continue {out}", file=sys.stderr)
         raise typer.Exit(INTERRUPTED) from None
     counts = index.counts()
+    retry = "; run the same command again to retry the failed ones" if counts["failed"] else ""
     print(
         f"{len(planned.runs)} runs: {counts['completed']} completed, {counts['failed']} failed"
-        f" (index: {index.path})",
+        f" (index: {index.path}){retry}",
         file=sys.stderr,
     )
     print(out)

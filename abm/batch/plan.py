@@ -57,9 +57,9 @@ class SweepPlan:
         return sorted({run.steps for run in self.runs})
 
     def resolved_yaml(self) -> str:
-        """The sweep as it ran, to store beside the runs: its settings (base scenario as the
-        SHA-256 of its resolved YAML, not its path) plus the number of runs. Two sweep files
-        that would run the same runs give the same text."""
+        """The sweep as it ran, to store beside the runs: its settings, the base scenario as
+        written in the sweep file with the SHA-256 of its resolved YAML (``set`` applied), and
+        the number of runs. A changed sweep file or base scenario gives a different text."""
         settings = self.sweep.sweep.model_dump(mode="json")
         settings["scenario"] = {
             "file": self.sweep.sweep.scenario,

@@ -178,3 +178,22 @@ def _kill_a_worker_running_a_long_run(client, out, timeout_s=120.0):
                 return busy[0]
         time.sleep(0.05)
     raise AssertionError("no worker was running a long run")
+
+
+def test_the_command_on_an_existing_scheduler_exits_1_when_a_run_failed(
+    client, write_sweep, run_cli, tmp_path
+):
+    counts = {"kind": "values", "values": [150, 2000]}
+    sweep = write_sweep(
+        {"set": {"time.duration_d": 1}, "parameters": {"cells.plasma_cell.initial_count": counts},
+         "replicates": 1}
+    )
+    out = tmp_path / "cli_failing"
+    address = client.scheduler.address
+    command = ["sweep", "run", sweep, "--out", out, "--scheduler", address, "--progress", "off"]
+    result = run_cli(command, env={"NUMBA_NUM_THREADS": "1"}, timeout=300)
+    assert result.returncode == 1, result.stderr
+    assert result.stdout.splitlines()[-1] == str(out)
+    assert "2 runs: 1 completed, 1 failed" in result.stderr
+    assert "run the same command again to retry the failed ones" in result.stderr
+    assert [r["status"] for r in read_index(out / "sweep.parquet")] == ["completed", "failed"]
