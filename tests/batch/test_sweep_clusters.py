@@ -1,4 +1,5 @@
-"""Batch-system clusters without a batch system: the SLURM job script of ``--dry-run``."""
+"""Batch-system clusters without a batch system: the SLURM and PBS job scripts of
+``--dry-run``."""
 
 from __future__ import annotations
 
@@ -46,3 +47,19 @@ def test_an_unknown_cluster_option_is_one_line(write_sweep, run_cli, tmp_path):
     [message] = result.stderr.splitlines()
     assert message.startswith("--cluster slurm: ")
     assert "wallclock" in message
+
+
+def test_pbs_dry_run_prints_pbs_directives(write_sweep, run_cli, tmp_path):
+    result = run_cli(
+        [
+            "sweep", "run", write_sweep(), "--out", tmp_path / "never", "--cluster", "pbs",
+            "--dry-run", "--cluster-option", "walltime=01:00:00",
+        ]
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "#PBS -l walltime=01:00:00" in lines
+    assert "#PBS -l select=1:ncpus=1:mem=3815MB" in lines  # 4 GB (decimal) in MiB
+    assert lines.index("export NUMBA_NUM_THREADS=1") > max(
+        i for i, line in enumerate(lines) if line.startswith("#PBS")
+    )

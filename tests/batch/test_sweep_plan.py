@@ -26,10 +26,12 @@ def test_grid_plan_lists_points_replicates_and_seeds(write_sweep):
     seeds = [r.seed for r in plan.runs]
     assert seeds == [run_seed(11, i) for i in range(8)]
     assert len(set(seeds)) == 8
-    last = plan.runs[-1].loaded.scenario
-    assert last.seed == seeds[-1]
-    assert last.cells.plasma_cell.division_rate_per_day == 3
-    assert last.cells.stromal_cell.death_rate_per_day == 0.75
+    for run in plan.runs:  # each run's own values: nothing leaks between override sets
+        scenario = run.loaded.scenario
+        assert scenario.seed == run.seed
+        assert scenario.cells.plasma_cell.division_rate_per_day == run.parameters[PLASMA_DIVISION]
+        assert scenario.cells.stromal_cell.death_rate_per_day == run.parameters[STROMAL_DEATH]
+        assert run.loaded.overrides[-1] == f"seed={run.seed}"
     assert plan.steps == [96]  # the tiny scenario's 4 days of 1 h
 
 
