@@ -40,8 +40,8 @@ def claim_directory(plan: SweepPlan, out: Path) -> None:
     """Create ``out`` for this sweep, or check that it already holds this very sweep.
 
     Raises:
-        RunDirectoryError: ``out`` is a file, or holds a different sweep (one line naming the
-            first setting that differs).
+        RunDirectoryError: ``out`` is a file, holds a different sweep (one line naming the
+            first setting that differs), or holds other files and no sweep.
     """
     if out.exists() and not out.is_dir():
         raise RunDirectoryError(out, "exists and is not a directory")
@@ -58,8 +58,9 @@ def claim_directory(plan: SweepPlan, out: Path) -> None:
         return
     if out.is_dir() and any(out.iterdir()):
         raise RunDirectoryError(out, f"not empty and holds no {RESOLVED_SWEEP}; use a new --out")
-    (out / RUNS).mkdir(parents=True, exist_ok=True)
-    atomic_write_text(stored_path, resolved)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(stored_path, resolved)  # first: a directory with anything has it
+    (out / RUNS).mkdir(exist_ok=True)
 
 
 def _first_difference(stored: str, resolved: str) -> str:

@@ -130,6 +130,12 @@ def test_a_changed_sweep_file_is_refused_in_the_same_directory(write_sweep, run_
     assert result.returncode == 2
     [message] = result.stderr.splitlines()
     assert message.startswith(f"{out / 'sweep.yaml'}: this directory holds a different sweep")
+    unrelated = tmp_path / "unrelated"
+    unrelated.mkdir()
+    (unrelated / "notes.txt").write_text("mine\n")
+    with pytest.raises(RunDirectoryError, match="not empty and holds no sweep.yaml"):
+        claim_directory(plan_sweep(sweep), unrelated)
+    assert sorted(p.name for p in unrelated.iterdir()) == ["notes.txt"]
 
 
 def test_a_killed_worker_loses_no_completed_run(client, write_sweep, tmp_path):
