@@ -13,6 +13,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from abm.batch.cli import sweep_app
 from abm.scenario import ScenarioError, json_schema, load_scenario
 
 USAGE_ERROR = 2
@@ -207,6 +208,9 @@ def info(run_dir: Annotated[Path, typer.Argument(help="A run directory.")]) -> N
         _fail(str(exc))
     for line in lines:
         print(line)
+
+
+app.add_typer(sweep_app, name="sweep")
 
 
 def main() -> None:
