@@ -38,6 +38,7 @@ def test_folds_follow_the_hill_curves_of_each_cell_types_rules(write_scenario):
             rule("vegf", "decreases", "vegf_secretion", 100.0, 1, 2),
             rule("vegf", "increases", "il6_secretion", 100.0, 1, 25),
         ]},
+        "osteoblast": {"rules": []},
     }}))
     responses = process(model)
     assert responses.behaviours == ["death", "vegf_secretion", "il6_secretion"]
