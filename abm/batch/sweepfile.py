@@ -23,7 +23,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from abm.scenario.errors import Location, Problem, ScenarioError
 from abm.scenario.loader import Positions, read_yaml, validate_model
@@ -144,7 +152,9 @@ class Sweep(_Strict):
         default_factory=dict, description="Fixed overrides of every run, key.path: value."
     )
     parameters: dict[str, Parameter] = Field(
-        min_length=1, description="Varied scenario keys, key.path: how it varies."
+        default_factory=dict,
+        description="Varied scenario keys, key.path: how it varies (none: a grid design of one"
+        " point, i.e. replicates of the scenario).",
     )
     design: Design
     replicates: int = Field(ge=1, description="Runs per design point, each with its own seed.")
@@ -152,6 +162,13 @@ class Sweep(_Strict):
     steps: int | None = Field(
         default=None, ge=1, description="Steps per run [default: the scenario's duration]."
     )
+
+    @field_validator("design")
+    @classmethod
+    def _sampled_designs_need_parameters(cls, design: Any, info: ValidationInfo) -> Any:
+        if design.kind != "grid" and not info.data.get("parameters"):
+            raise ValueError(f"a {design.kind} design needs at least one parameter")
+        return design
 
     @field_validator("set", "parameters")
     @classmethod

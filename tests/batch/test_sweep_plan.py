@@ -35,6 +35,19 @@ def test_grid_plan_lists_points_replicates_and_seeds(write_sweep):
     assert plan.steps == [96]  # the tiny scenario's 4 days of 1 h
 
 
+def test_a_sweep_without_parameters_is_replicates_of_its_scenario(write_sweep):
+    """No parameters with a grid design: one point, ``replicates`` runs with their own seeds
+    (what ``abm validate-model`` runs); a sampled design needs a parameter."""
+    plan = plan_sweep(write_sweep({"parameters": {}, "replicates": 3}))
+    assert [(r.point, r.replicate, r.parameters) for r in plan.runs] == [
+        (0, k, {}) for k in range(3)
+    ]
+    assert [r.seed for r in plan.runs] == [run_seed(11, i) for i in range(3)]
+    with pytest.raises(ScenarioError, match="design: a morris design needs at least one"):
+        plan_sweep(write_sweep({"parameters": {}, "design": {"kind": "morris",
+                                                             "trajectories": 2}}))
+
+
 def test_run_seeds_are_the_spawned_children_of_the_root_seed():
     children = np.random.SeedSequence(11).spawn(5)
     expected = [int(c.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)) for c in children]
