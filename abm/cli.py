@@ -1,4 +1,5 @@
-"""The ``abm`` command line: run, validate, schema, info.
+"""The ``abm`` command line: run, validate, schema, info (and plot, animate, view from
+:mod:`abm.cli_figures`).
 
 User mistakes (a bad scenario, an existing or corrupt run directory) print one line per problem
 to standard error and exit with status 2; they never show a traceback.
@@ -13,6 +14,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from abm import cli_figures
 from abm.scenario import ScenarioError, json_schema, load_scenario
 
 USAGE_ERROR = 2
@@ -135,6 +137,9 @@ def info(run_dir: Annotated[Path, typer.Argument(help="A run directory.")]) -> N
         _fail(str(exc))
     for line in lines:
         print(line)
+
+
+cli_figures.register(app)
 
 
 def main() -> None:

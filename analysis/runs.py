@@ -1,9 +1,10 @@
 """Run directories as analysis sees them: manifest facts, the time series as arrays, the snapshot
 store, and replicate groups (runs of one scenario that differ only in their seed).
 
-Everything is read through :mod:`abm.io`; problems a user can fix (a missing run directory, a
-run without snapshots, an unknown layer) raise :class:`abm.io.RunDirectoryError` with a one-line
-message naming the path.
+Everything is read through :mod:`abm.io`; problems a user can fix raise one-line errors:
+:class:`abm.io.RunDirectoryError` naming the path (a missing run directory, a run without
+snapshots, a layer or column the run lacks) or :class:`UsageError` (an unknown layer name, a bad
+frame size or format).
 """
 
 from __future__ import annotations
@@ -20,6 +21,11 @@ import numpy as np
 from abm.io.errors import RunDirectoryError
 from abm.io.rundir import RunDirectory
 from abm.io.snapshots import SnapshotStore
+
+
+class UsageError(ValueError):
+    """A request that cannot be drawn (unknown layer, bad size or format); ``str()`` is one line
+    for the user."""
 
 
 @dataclass
@@ -77,6 +83,12 @@ class Run:
         """pO2 below which a marrow voxel counts as hypoxic (the scenario's HIF half-maximum)."""
         return float(self.scenario["hypoxia"]["hif_half_maximal_pO2_mmHg"])
 
+    def field_unit(self, name: str) -> str:
+        """Unit of snapshot layer ``name``: the scenario's unit of a diffusing species (free
+        RANKL as RANKL), empty for the volume fractions of bone, osteoid and lumen."""
+        species = self.scenario.get("fields", {}).get(name.removesuffix("_free"), {})
+        return species.get("unit", "") if isinstance(species, dict) else ""
+
     @property
     def scenario_key(self) -> str:
         """Identity of the scenario without its seed: equal keys make replicates."""
@@ -117,6 +129,11 @@ class Run:
         """Snapshot ``index`` of layer ``name`` (RunDirectoryError if there is no such layer)."""
         self.require_layer(name)
         return self.snapshots.read(name, index)
+
+
+    def layers(self, names: Sequence[str], index: int) -> dict[str, np.ndarray]:
+        """Snapshot ``index`` of each layer of ``names``."""
+        return {name: self.layer(name, index) for name in names}
 
 
 def open_runs(paths: Sequence[str | Path]) -> list[Run]:
