@@ -267,7 +267,7 @@ def _write_mp4(frame_iter: Iterator[np.ndarray], out: Path, size_px: tuple[int, 
     writer = imageio_ffmpeg.write_frames(
         str(tmp), size_px, fps=fps, codec="libx264", pix_fmt_in="rgb24",
         pix_fmt_out="yuv420p", quality=8, macro_block_size=2,
-        output_params=["-movflags", "+faststart"],
+        output_params=["-preset", "veryfast", "-movflags", "+faststart"],
     )
     writer.send(None)
     try:
