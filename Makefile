@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml .python-version
 	@if [ ! -x "$(VENV_PY)" ] || ! "$(VENV_PY)" -c 'import sys; sys.exit(f"{sys.version_info[0]}.{sys.version_info[1]}" != "$(PYTHON_MINOR)")'; then \
 	  rm -rf $(VENV); "$(BASE_PYTHON)" -m venv $(VENV); fi
 	$(VENV_PY) -m pip install --quiet --upgrade pip
-	$(VENV_PY) -m pip install --quiet -e ".[dev]"
+	$(VENV_PY) -m pip install --quiet -e ".[dev,viz]"
 	@touch $(STAMP)
 
 # Run the default POEMS scenario, draw its figures (runs/poems/plots/) and its movie

@@ -8,6 +8,7 @@ naming it and exits with status 2.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -15,6 +16,9 @@ from typing import Annotated, NoReturn
 import typer
 
 USAGE_ERROR = 2
+VIEW_SCENARIO_ENV = "ABM_VIEW_SCENARIO"
+"""Environment variable through which ``abm view`` tells the page (:mod:`abm.view`) its
+scenario file."""
 
 
 def _fail(message: str) -> NoReturn:
@@ -77,7 +81,33 @@ def animate(
     print(path)
 
 
+def view(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    port: Annotated[int, typer.Option(help="Port of the page.")] = 8765,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+) -> None:
+    """Serve the interactive SolaraViz page of a scenario (tissue view, live time series,
+    parameter sliders) until Ctrl-C."""
+    import importlib.util
+
+    from abm.scenario import ScenarioError, load_scenario
+
+    if importlib.util.find_spec("solara") is None:
+        _fail('abm view needs the optional "viz" dependencies: pip install -e ".[viz]"')
+    try:
+        load_scenario(scenario)
+    except ScenarioError as exc:
+        _fail(str(exc))
+    os.environ[VIEW_SCENARIO_ENV] = str(scenario.resolve())
+    print(f"serving {scenario} at http://{host}:{port}/ (Ctrl-C stops)", file=sys.stderr)
+    sys.stderr.flush()
+    # the server replaces this process, so signals (Ctrl-C, terminate) reach it directly
+    os.execv(sys.executable, [sys.executable, "-m", "solara", "run", "abm.view", "--port",
+                              str(port), "--host", host, "--production", "--no-open"])
+
+
 def register(app: typer.Typer) -> None:
     """Add the figure commands to the ``abm`` app."""
     app.command()(plot)
     app.command()(animate)
+    app.command()(view)
