@@ -21,6 +21,7 @@ from matplotlib.patches import Patch  # noqa: E402
 from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar  # noqa: E402
 
 from analysis import tissue  # noqa: E402
+from analysis.report import write_table  # noqa: E402
 from analysis.runs import Run, UsageError, group_label, replicate_groups  # noqa: E402
 
 PANELS: tuple[tuple[str, str, float], ...] = (
@@ -179,8 +180,9 @@ def plot_tissue(
 
 def plot_runs(paths: Sequence[str | Path], out_dir: Path | None, fmt: str) -> list[Path]:
     """All figures of ``abm plot``: the time-series panels of every run (replicates pooled) and,
-    per run, its last snapshot's fields and tissue view (with the VEGF heat map when recorded).
-    Files go to ``out_dir`` (default: the first run's ``plots/``); returns their paths."""
+    per run, its last snapshot's fields and tissue view (with the VEGF heat map when recorded)
+    and its metrics table (:func:`analysis.report.write_table`). Files go to ``out_dir``
+    (default: the first run's ``plots/``); returns their paths."""
     if fmt not in FORMATS:
         raise UsageError(f"--format: must be one of {', '.join(FORMATS)}, not {fmt!r}")
     runs = [Run.open(path) for path in paths]
@@ -195,6 +197,7 @@ def plot_runs(paths: Sequence[str | Path], out_dir: Path | None, fmt: str) -> li
         written.append(plot_fields(run, -1, out_dir / f"fields_{name}.{fmt}"))
         written.append(plot_tissue(run, -1, out_dir / f"tissue_{name}.{fmt}",
                                    tissue.STRUCTURE_LAYERS, heat))
+        written.append(write_table(run, out_dir / f"metrics_{name}.csv"))
     return written
 
 

@@ -40,7 +40,8 @@ def test_plot_writes_every_figure_in_the_chosen_format(synthetic_run, run_cli, t
     assert result.returncode == 0, result.stderr
     written = result.stdout.split()
     assert [p.rsplit("/", 1)[1] for p in written] == [
-        "timeseries.svg", "fields_a1.svg", "tissue_a1.svg", "fields_a3.svg", "tissue_a3.svg"]
+        "timeseries.svg", "fields_a1.svg", "tissue_a1.svg", "metrics_a1.csv",
+        "fields_a3.svg", "tissue_a3.svg", "metrics_a3.csv"]
     assert "<svg" in (tmp_path / "figs" / "timeseries.svg").read_text()[:500]
     result = run_cli(["plot", a1])
     assert result.returncode == 0, result.stderr
