@@ -26,11 +26,10 @@ Readouts (2-D, Parfitt 1987 nomenclature) and units:
   without osteoclasts are not counted).
 * N.Oc/BS and N.Ob/BS, 1/mm: osteoclasts and osteoblasts in voxels sharing a face with bone, per
   mm of bone surface.
-* MVD, 1/mm²: vessel profiles (8-connected components of endothelial cells within the region,
-  joined across periodic edges) per mm² of region. Grown sprouts count as the components they
-  form; the time series' whole-section ``microvessel_density_per_mm2`` instead adds half a
-  profile per grown voxel (stereology of in-plane vessel), which the snapshot's cell map cannot
-  tell apart.
+* MVD, 1/mm²: vessel profiles per mm² of region, as the time series counts them when the
+  first snapshot's lumen is given (the initial network's endothelium by 8-connected profiles,
+  grown endothelium half a profile per voxel, the stereology of in-plane vessel); otherwise the
+  8-connected components of all endothelium.
 * Perfused fraction: endothelial cells on vessel-lumen voxels over all endothelial cells.
 * Hypoxic fraction: marrow voxels with pO2 below a threshold (the run's HIF half-maximum) over
   marrow voxels; the pO2 histogram of marrow voxels uses
@@ -239,17 +238,29 @@ def microvessel_density_per_mm2(
     voxel_um: float,
     periodic: bool = True,
     region: np.ndarray | None = None,
+    initial_lumen: np.ndarray | None = None,
 ) -> float:
-    """Vessel profiles (8-connected components of the boolean ``endothelium`` map within the
-    region, joined across the edges when ``periodic``;
-    :func:`abm.vessels.morphometry.vessel_profiles`) per mm² of region; nan for an empty
-    region."""
+    """Vessel profiles per mm² of region; nan for an empty region.
+
+    Without ``initial_lumen``: the 8-connected components of the boolean ``endothelium`` map
+    within the region (joined across the edges when ``periodic``;
+    :func:`abm.vessels.morphometry.vessel_profiles`). With the first snapshot's lumen
+    fractions as ``initial_lumen``, the time series' definition
+    (:func:`abm.vessels.morphometry.microvessel_density_per_mm2`): endothelium on the initial
+    lumen crosses the section and counts by profiles, endothelium elsewhere was grown in the
+    plane and counts half a profile per voxel.
+    """
     endothelium = np.asarray(endothelium, dtype=bool)
     region = _whole(endothelium.shape, region)
     area_mm2 = _area_mm2(region, voxel_um)
     if area_mm2 == 0:
         return math.nan
-    return vessel_profiles(endothelium & region, periodic) / area_mm2
+    if initial_lumen is None:
+        return vessel_profiles(endothelium & region, periodic) / area_mm2
+    crossing = endothelium & lumen_mask(initial_lumen)
+    grown = endothelium & ~crossing
+    profiles = vessel_profiles(crossing & region, periodic)
+    return (profiles + 0.5 * np.count_nonzero(grown & region)) / area_mm2
 
 
 def perfused_fraction(
@@ -308,11 +319,13 @@ def region_readouts(
     hypoxic_threshold_mmHg: float,
     periodic: bool = True,
     region: np.ndarray | None = None,
+    initial_lumen: np.ndarray | None = None,
 ) -> dict[str, float]:
     """Every snapshot readout of the region from a snapshot's ``layers`` (needs
     ``bone_mineral``, ``osteoid``, ``vessel_lumen``, ``oxygen`` and ``cell_type_map``): BV/TV,
-    Tb.Th, Tb.Sp, the surface readouts, MVD, perfused and hypoxic fractions, the pO2
-    histogram, cell counts and densities (``<type>_per_mm2``), and the region's area."""
+    Tb.Th, Tb.Sp, the surface readouts, MVD (:func:`microvessel_density_per_mm2`, with the first
+    snapshot's ``initial_lumen`` if given), perfused and hypoxic fractions, the pO2 histogram,
+    cell counts and densities (``<type>_per_mm2``), and the region's area."""
     mineral, osteoid = layers["bone_mineral"], layers["osteoid"]
     lumen, cell_map = layers["vessel_lumen"], layers["cell_type_map"]
     region = _whole(np.shape(mineral), region)
@@ -327,7 +340,7 @@ def region_readouts(
         "trabecular_separation_um": trabecular_separation_um(bone, voxel_um, periodic, region),
         **surface_readouts(mineral, osteoid, cell_map, voxel_um, periodic, region, lumen),
         "microvessel_density_per_mm2": microvessel_density_per_mm2(
-            endothelium, voxel_um, periodic, region
+            endothelium, voxel_um, periodic, region, initial_lumen
         ),
         "perfused_vessel_fraction": perfused_fraction(endothelium, lumen, region),
         "hypoxic_marrow_fraction": hypoxic_fraction(

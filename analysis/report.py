@@ -28,16 +28,18 @@ def snapshot_table(
 ) -> dict[str, dict[str, float]]:
     """``{readout: {region: value}}`` of snapshot ``index``: every
     :func:`analysis.metrics.region_readouts` readout per region of :data:`REGIONS` (near = the
-    :func:`analysis.metrics.clone_focus_mask` with the given radius and plasma-cell fraction),
+    :func:`analysis.metrics.clone_focus_mask` with the given radius and plasma-cell fraction;
+    MVD counts as the time series does, from the first snapshot's lumen),
     then the :data:`analysis.metrics.TIMESERIES_READOUTS` of the time-series row at the
     snapshot's step (whole section only; nan elsewhere)."""
     layers = run.layers(SNAPSHOT_LAYERS, index)
     near = metrics.clone_focus_mask(layers["cell_type_map"], run.voxel_um, run.periodic,
                                     radius_um, min_plasma_fraction)
     regions = {"whole": None, "near_foci": near, "far_from_foci": ~near}
+    initial_lumen = run.layer("vessel_lumen", 0)
     by_region = {
         name: metrics.region_readouts(layers, run.voxel_um, run.hif_half_maximal_pO2_mmHg,
-                                      run.periodic, region)
+                                      run.periodic, region, initial_lumen)
         for name, region in regions.items()
     }
     table = {key: {name: by_region[name][key] for name in REGIONS} for key in by_region["whole"]}

@@ -122,6 +122,20 @@ def test_profiles_touching_across_a_periodic_edge_are_one_vessel():
     assert metrics.microvessel_density_per_mm2(endothelium, VOXEL_UM, False) == 50.0
 
 
+def test_grown_endothelium_counts_half_a_profile_per_voxel():
+    s = slab_section()
+    endothelium = s["cell_type_map"] == CELL_TYPE_CODE["endothelial_cell"]
+    # crossing: the block on the initial lumen (1 profile); grown: 4 + 1 voxels off it
+    mvd = metrics.microvessel_density_per_mm2(endothelium, VOXEL_UM,
+                                              initial_lumen=s["vessel_lumen"])
+    assert mvd == pytest.approx((1 + 0.5 * 5) / 0.04)
+    right = np.zeros((N, N), dtype=bool)
+    right[:, 15:] = True  # y ≥ 15: 100 voxels (0.01 mm²) holding only the 2 × 2 sprout block
+    assert metrics.microvessel_density_per_mm2(
+        endothelium, VOXEL_UM, region=right, initial_lumen=s["vessel_lumen"]
+    ) == pytest.approx((0 + 0.5 * 4) / 0.01)
+
+
 def test_region_readouts_of_the_whole_slab():
     s = slab_section()
     out = metrics.region_readouts(s, VOXEL_UM, hypoxic_threshold_mmHg=10.0)

@@ -34,3 +34,17 @@ def test_csv_has_a_row_per_readout(synthetic_run, tmp_path):
     values = {row[0]: row[1:] for row in rows[1:]}
     # the 8-voxel bone band: an even band of w voxels measures w − 1 (abm.bone.morphometry)
     assert values["trabecular_thickness_um"][0] == "70"
+
+
+def test_snapshot_readouts_agree_with_the_models_time_series(cli_run):
+    """On a real run, the whole-section snapshot readouts equal what the model recorded."""
+    _, out, result = cli_run
+    assert result.returncode == 0, result.stderr
+    table = snapshot_table(Run.open(out), -1)
+    for name in ("microvessel_density_per_mm2", "perfused_vessel_fraction",
+                 "bone_volume_fraction", "hypoxic_marrow_fraction"):
+        assert table[name]["whole"] == pytest.approx(table[f"timeseries_{name}"]["whole"]), name
+    run = Run.open(out)
+    row = list(run.timeseries["step"]).index(int(run.snapshots.steps()[-1]))
+    for cell_type in ("plasma_cell", "stromal_cell", "endothelial_cell"):
+        assert table[f"n_{cell_type}"]["whole"] == run.timeseries[f"n_{cell_type}"][row]
