@@ -24,7 +24,6 @@ from abm.observers.snapshots import cell_type_map
 from abm.observers.timeseries import readouts
 from abm.scenario import load_scenario
 from analysis import tissue
-from analysis.animate import HEAT_PERCENTILE
 from analysis.figures import draw_tissue_panel, heat_colorbar, tissue_legend_handles
 
 HEAT_FIELD = "vegf"
@@ -71,7 +70,7 @@ class ViewModel(MarrowModel):
             overrides.append(f"seed={int(seed)}")
         scenario = load_scenario(scenario_path, overrides).scenario
         super().__init__(scenario, rng=rng)
-        self.heat_max = 0.0
+        self.heat_range = (np.inf, 0.0)
         self.datacollector = DataCollector(
             model_reporters={label: _reporter(*series) for label, series in LIVE_SERIES.items()}
         )
@@ -103,13 +102,14 @@ def scenario_defaults(path: str) -> dict[str, float]:
 
 
 def tissue_figure(model: ViewModel) -> Figure:
-    """The tissue view of the model now, with legend and the VEGF heat map (its scale grows
-    with the largest 99.5th percentile seen, so colours never jump back)."""
+    """The tissue view of the model now, with legend and the VEGF heat map (its scale spans
+    every percentile range seen so far, so it only widens)."""
     layers = {name: model.fields[name] for name in ("bone_mineral", "osteoid", "vessel_lumen")}
     layers["cell_type_map"] = cell_type_map(model)
     layers[HEAT_FIELD] = model.fields[HEAT_FIELD]
-    model.heat_max = max(model.heat_max, float(np.percentile(layers[HEAT_FIELD], HEAT_PERCENTILE)))
-    heat = tissue.heat_scale_for(HEAT_FIELD, [model.heat_max])
+    low, high = tissue.percentile_range(layers[HEAT_FIELD])
+    model.heat_range = (min(model.heat_range[0], low), max(model.heat_range[1], high))
+    heat = tissue.heat_scale_for(HEAT_FIELD, *model.heat_range)
     fig = Figure(figsize=(8.5, 6.4))
     ax = fig.add_axes((0.02, 0.12, 0.66, 0.84))
     image = tissue.compose(layers, tissue.STRUCTURE_LAYERS, heat)

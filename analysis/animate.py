@@ -40,9 +40,6 @@ DEFAULT_SIZE_PX = (1920, 1080)
 DEFAULT_FPS = 8
 FORMATS = ("mp4", "gif")
 DPI = 100
-HEAT_PERCENTILE = 99.5
-"""The heat map's fixed scale ends at the largest snapshot's 99.5th percentile of the field (a
-few hot voxels next to secreting cells would otherwise darken everything else)."""
 PANEL_LABELS = {column: (label, factor) for column, label, factor in PANELS}
 
 
@@ -149,12 +146,13 @@ class MovieFigure:
                 for colour, run in zip(ARM_COLOURS, runs, strict=False):
                     ax.plot(run.timeseries["time_d"], factor * run.timeseries[column],
                             color=colour, lw=2, label=run.label)
-                ax.set_ylabel(label, fontsize=12)
-                ax.set_xlabel("simulated time (days)", fontsize=12)
+                ax.set_ylabel(label, fontsize=13)
+                ax.set_xlabel("simulated time (days)", fontsize=13)
+                ax.tick_params(labelsize=11)
                 ax.grid(alpha=0.3)
                 self.cursors.append(ax.axvline(0.0, color="0.2", lw=1.5, ls="--"))
                 if j == 0 and len(runs) > 1:
-                    ax.legend(fontsize=11, frameon=False)
+                    ax.legend(fontsize=12, frameon=False)
 
     def render(self, frame_layers: Sequence[dict[str, np.ndarray]], time_h: float) -> np.ndarray:
         """``uint8[height, width, 3]`` of the frame at ``time_h`` with one snapshot per run."""
@@ -174,9 +172,10 @@ def frames(runs: Sequence[Run], spec: MovieSpec) -> Iterator[np.ndarray]:
     indices = [np.searchsorted(run.snapshot_times_h(), times_h) for run in runs]
     heat = None
     if spec.heat_field:
-        maxima = [float(np.percentile(run.layer(spec.heat_field, int(i)), HEAT_PERCENTILE))
+        ranges = [tissue.percentile_range(run.layer(spec.heat_field, int(i)))
                   for run, idx in zip(runs, indices, strict=True) for i in idx]
-        heat = tissue.heat_scale_for(spec.heat_field, maxima)
+        heat = tissue.heat_scale_for(spec.heat_field, min(r[0] for r in ranges),
+                                     max(r[1] for r in ranges))
     needed = [name for layer in spec.show for name in tissue.SNAPSHOT_LAYERS_NEEDED[layer]]
     names = [*needed, *([spec.heat_field] if spec.heat_field else [])]
     figure = MovieFigure(runs, spec, heat)

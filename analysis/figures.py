@@ -131,11 +131,11 @@ def draw_tissue_panel(
         fontproperties={"size": 12},
     ))
     if title:
-        ax.set_title(title, fontsize=15)
+        ax.set_title(title, fontsize=17)
     text = None
     if stamp is not None:
         text = ax.text(0.02, 0.97, stamp, transform=ax.transAxes, ha="left", va="top",
-                       color="white", fontsize=13,
+                       color="white", fontsize=15,
                        bbox={"facecolor": "black", "alpha": 0.5, "lw": 0, "pad": 3})
     return artist, text
 
@@ -148,11 +148,13 @@ def tissue_legend_handles(show: Sequence[str]) -> list[Patch]:
 
 def heat_colorbar(fig, ax_or_cax, heat: tissue.HeatScale, unit: str, **kwargs):
     """A colour bar of the heat map's fixed scale."""
-    mappable = plt.cm.ScalarMappable(
-        norm=matplotlib.colors.Normalize(heat.vmin, heat.vmax), cmap=heat.colormap
+    norm = (matplotlib.colors.LogNorm if heat.log else matplotlib.colors.Normalize)(
+        heat.vmin, heat.vmax
     )
+    mappable = plt.cm.ScalarMappable(norm=norm, cmap=heat.colormap)
     bar = fig.colorbar(mappable, cax=ax_or_cax, **kwargs)
-    bar.set_label(f"{heat.field} ({unit})" if unit else heat.field)
+    bar.set_label(f"{heat.field} ({unit})" if unit else heat.field, fontsize=13)
+    bar.ax.tick_params(labelsize=11)
     bar.solids.set_alpha(heat.alpha)
     return bar
 
@@ -161,10 +163,12 @@ def plot_tissue(
     run: Run, index: int, out: Path, show: Sequence[str], heat_field: str | None = None
 ) -> Path:
     """The tissue view of snapshot ``index`` with scale bar, time stamp and legend (and the heat
-    map of ``heat_field`` on a 0 → snapshot-maximum scale); saved to ``out``."""
+    map of ``heat_field`` on the snapshot's :func:`analysis.tissue.heat_scale_for`); saved to
+    ``out``."""
     needed = [name for layer in show for name in tissue.SNAPSHOT_LAYERS_NEEDED[layer]]
     layers = run.layers([*needed, *([heat_field] if heat_field else [])], index)
-    heat = tissue.heat_scale_for(heat_field, [layers[heat_field].max()]) if heat_field else None
+    heat = (tissue.heat_scale_for(heat_field, *tissue.percentile_range(layers[heat_field]))
+            if heat_field else None)
     fig, ax = plt.subplots(figsize=(9, 7.2))
     time_h = float(run.snapshot_times_h()[index])
     draw_tissue_panel(ax, tissue.compose(layers, show, heat), run.voxel_um, run.label,

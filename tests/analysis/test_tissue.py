@@ -67,3 +67,14 @@ def test_scale_bar_and_time_stamp():
     assert tissue.nice_scale_bar_um(300.0) == 50.0
     assert tissue.time_stamp(18.0) == "18 h"
     assert tissue.time_stamp(24.0 * 84) == "day 84"
+
+
+def test_heat_scale_turns_logarithmic_over_wide_ranges():
+    wide = tissue.heat_scale_for("vegf", 200.0, 10000.0)
+    assert wide.log and (wide.vmin, wide.vmax) == (200.0, 10000.0)
+    np.testing.assert_allclose(wide.fraction(np.array([100.0, 200.0, 2000.0, 5e4])),
+                               [0.0, 0.0, np.log10(10) / np.log10(50), 1.0])
+    narrow = tissue.heat_scale_for("oxygen", 10.0, 30.0)
+    assert not narrow.log and (narrow.vmin, narrow.vmax) == (0.0, 30.0)
+    assert narrow.fraction(np.array([15.0]))[0] == 0.5
+    assert not tissue.heat_scale_for("vegf", 0.0, 500.0).log  # a zero floor stays linear
