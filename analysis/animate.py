@@ -101,7 +101,8 @@ def frame_times_h(runs: Sequence[Run]) -> np.ndarray:
 
 
 class MovieFigure:
-    """The figure of one movie: built once, then updated frame by frame and rendered to RGB."""
+    """The figure of one movie: drawn once without its moving parts (tissue images, time
+    stamps, cursors), which are then redrawn over that background frame by frame."""
 
     def __init__(self, runs: Sequence[Run], spec: MovieSpec, heat: tissue.HeatScale | None):
         self.runs, self.spec, self.heat = runs, spec, heat
@@ -153,6 +154,12 @@ class MovieFigure:
                 self.cursors.append(ax.axvline(0.0, color="0.2", lw=1.5, ls="--"))
                 if j == 0 and len(runs) > 1:
                     ax.legend(fontsize=12, frameon=False)
+        # Blitting: everything but the images, time stamps and cursors is drawn once.
+        self.moving = [*self.images, *self.stamps, *self.cursors]
+        for artist in self.moving:
+            artist.set_animated(True)
+        self.fig.canvas.draw()
+        self.background = self.fig.canvas.copy_from_bbox(self.fig.bbox)
 
     def render(self, frame_layers: Sequence[dict[str, np.ndarray]], time_h: float) -> np.ndarray:
         """``uint8[height, width, 3]`` of the frame at ``time_h`` with one snapshot per run."""
@@ -162,8 +169,11 @@ class MovieFigure:
             text.set_text(stamp)
         for cursor in self.cursors:
             cursor.set_xdata([time_h / 24.0, time_h / 24.0])
-        self.fig.canvas.draw()
-        return np.asarray(self.fig.canvas.buffer_rgba())[..., :3].copy()
+        canvas = self.fig.canvas
+        canvas.restore_region(self.background)
+        for artist in self.moving:
+            artist.axes.draw_artist(artist)
+        return np.asarray(canvas.buffer_rgba())[..., :3].copy()
 
 
 def frames(runs: Sequence[Run], spec: MovieSpec) -> Iterator[np.ndarray]:
