@@ -153,7 +153,7 @@ class MovieFigure:
                 ax.grid(alpha=0.3)
                 self.cursors.append(ax.axvline(0.0, color="0.2", lw=1.5, ls="--"))
                 if j == 0 and len(runs) > 1:
-                    ax.legend(fontsize=12, frameon=False)
+                    ax.legend(loc="upper left", fontsize=12, frameon=False)
         # Blitting: everything but the images, time stamps and cursors is drawn once.
         self.moving = [*self.images, *self.stamps, *self.cursors]
         for artist in self.moving:
