@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m analysis.screenshot_view [SCENARIO] [--out view.png] [--steps 3]
+    python -m analysis.screenshot_view [SCENARIO] [--out runs/view.png] [--steps 3]
 
 Starts ``abm view SCENARIO`` on a free port, opens the page in headless Chromium (the Debian
 ``chromium`` package: ``apt-get install -y chromium``) driven through the DevTools protocol,
@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     """Command line: see the module docstring."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("scenario", nargs="?", type=Path, default=Path("scenarios/poems.yaml"))
-    parser.add_argument("--out", type=Path, default=Path("view.png"))
+    parser.add_argument("--out", type=Path, default=Path("runs/view.png"))
     parser.add_argument("--steps", type=int, default=3, help="model steps before the shot")
     args = parser.parse_args(argv)
     try:
