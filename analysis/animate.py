@@ -147,6 +147,7 @@ class MovieFigure:
                 for colour, run in zip(ARM_COLOURS, runs, strict=False):
                     ax.plot(run.timeseries["time_d"], factor * run.timeseries[column],
                             color=colour, lw=2, label=run.label)
+                ax.ticklabel_format(axis="y", useOffset=False)
                 ax.set_ylabel(label, fontsize=13)
                 ax.set_xlabel("simulated time (days)", fontsize=13)
                 ax.tick_params(labelsize=11)

@@ -52,6 +52,7 @@ def replicate_band(group: Sequence[Run], column: str) -> tuple[np.ndarray, np.nd
 
 def draw_series(ax: Axes, groups: Sequence[Sequence[Run]], column: str, factor: float) -> None:
     """One line per replicate group (mean, with a ± SD band when it has several runs)."""
+    ax.ticklabel_format(axis="y", useOffset=False)  # slow series: no "+2.2e1" offsets
     for colour, group in zip(ARM_COLOURS, groups, strict=False):
         if column not in group[0].timeseries:
             continue
