@@ -71,3 +71,15 @@ def test_bad_input_is_one_line_and_exit_2(synthetic_run, run_cli, tmp_path):
 def test_importing_the_cli_does_not_import_matplotlib():
     code = "import sys, abm.cli; sys.exit('matplotlib' in sys.modules or 'analysis' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_animate_prints_the_movie_last_and_reports_progress_lines(synthetic_run, run_cli,
+                                                                   tmp_path):
+    run = synthetic_run()
+    out = tmp_path / "movie.gif"
+    result = run_cli(["animate", run, "--out", out, "--size", "320x180", "--layers",
+                      "bone,vessels", "--progress", "lines"])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == str(out)
+    assert result.stderr.strip().splitlines()[-1].startswith("[movie.gif] frame 3/3")
+    assert Image.open(out).size == (320, 180)
