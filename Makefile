@@ -23,13 +23,15 @@ $(STAMP): pyproject.toml .python-version
 	@if [ ! -x "$(VENV_PY)" ] || ! "$(VENV_PY)" -c 'import sys; sys.exit(f"{sys.version_info[0]}.{sys.version_info[1]}" != "$(PYTHON_MINOR)")'; then \
 	  rm -rf $(VENV); "$(BASE_PYTHON)" -m venv $(VENV); fi
 	$(VENV_PY) -m pip install --quiet --upgrade pip
-	$(VENV_PY) -m pip install --quiet -e ".[dev]"
+	$(VENV_PY) -m pip install --quiet -e ".[dev,viz]"
 	@touch $(STAMP)
 
-# Run the default POEMS scenario; the last line printed is the run directory.
+# Run the default POEMS scenario, draw its figures (runs/poems/plots/) and its movie
+# (runs/poems/poems.mp4); the last line printed is the run directory.
 run: $(STAMP)
 	@$(VENV)/bin/abm run scenarios/poems.yaml --out runs/poems --overwrite >/dev/null
-	@$(VENV_PY) -m analysis.timeseries runs/poems >/dev/null
+	@$(VENV)/bin/abm plot runs/poems >/dev/null
+	@$(VENV)/bin/abm animate runs/poems --out runs/poems/poems.mp4 >/dev/null
 	@echo runs/poems
 
 # The default (fast) test suite. pytest's exit 5 (no tests collected) is a failure.

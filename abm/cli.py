@@ -1,4 +1,5 @@
-"""The ``abm`` command line: run, branch, validate, schema, info.
+"""The ``abm`` command line: run, branch, validate, schema, info (and plot, animate, view from
+:mod:`abm.cli_figures`, sweep from :mod:`abm.batch.cli`).
 
 User mistakes (a bad scenario, an existing or corrupt run directory) print one line per problem
 to standard error and exit with status 2; they never show a traceback.
@@ -13,6 +14,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from abm import cli_figures
 from abm.batch.cli import sweep_app
 from abm.scenario import ScenarioError, json_schema, load_scenario
 
@@ -211,6 +213,7 @@ def info(run_dir: Annotated[Path, typer.Argument(help="A run directory.")]) -> N
 
 
 app.add_typer(sweep_app, name="sweep")
+cli_figures.register(app)
 
 
 def main() -> None:
