@@ -159,6 +159,69 @@ def branch(
         print(path)
 
 
+@app.command("validate-model")
+def validate_model(
+    replicates: Annotated[int, typer.Option(min=1, help="Runs (seeds) per scenario.")] = 3,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder of the runs and the report.")]
+    = Path("runs/validation"),
+    days: Annotated[float, typer.Option(min=1, help="Simulated days per run.")] = 365,
+    seed: Annotated[int, typer.Option(min=0, help="Root seed of the replicates' seeds.")] = 1,
+    scenarios_dir: Annotated[
+        Path, typer.Option("--scenarios", help="Folder holding the healthy, POEMS and myeloma"
+                           " scenario files.")
+    ] = Path("scenarios"),
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Local workers [default: one per core].")
+    ] = None,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Address of an existing Dask scheduler (tcp://host:port).")
+    ] = None,
+    progress: Annotated[
+        str, typer.Option(help="auto (bar on a terminal, lines otherwise), bar, lines or off.")
+    ] = "auto",
+) -> None:
+    """Run the REFERENCE §3 calibration targets the model covers (healthy, POEMS and myeloma
+    scenarios, with replicates, on Dask) and write OUT/report.md with the table and figures;
+    re-running continues where it stopped. Prints the report's path; exits with status 1 if
+    a run failed (the report then covers the completed runs)."""
+    from abm.batch.clusters import ClusterError, sweep_client
+    from abm.io.errors import RunDirectoryError
+    from abm.provenance import git_revision, utc_now
+    from abm.validation import plan_replicates, run_replicates
+    from analysis.runs import Run
+    from analysis.validation import ROLE_SCENARIOS, write_report
+
+    if progress not in ("auto", "bar", "lines", "off"):
+        _fail(f"--progress: must be auto, bar, lines or off, not {progress!r}")
+    if scheduler is not None and workers is not None:
+        _fail("--scheduler uses the workers it has: no --workers with it")
+    scenarios = {role: scenarios_dir / name for role, name in ROLE_SCENARIOS.items()}
+    try:
+        plans = plan_replicates(scenarios, out, replicates=replicates, days=days, seed=seed)
+        with sweep_client(workers=workers, scheduler=scheduler) as client:
+            completed, failed = run_replicates(plans, out, client, progress=progress)
+        roles = {role: [Run.open(path) for path in paths] for role, paths in completed.items()}
+    except (ScenarioError, ClusterError, RunDirectoryError) as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        print(f"interrupted; run the same command again to continue {out}", file=sys.stderr)
+        raise typer.Exit(INTERRUPTED) from None
+    revision = git_revision()
+    commit = "unknown" if revision is None else revision["revision"][:12] + (
+        " (with uncommitted changes)" if revision["dirty"] else ""
+    )
+    header = [
+        f"Written {utc_now()} by `abm validate-model --replicates {replicates} --days {days:g}"
+        f" --seed {seed}` at git revision {commit}.",
+        "",
+        "Scenarios: " + ", ".join(f"{role} `{path}`" for role, path in scenarios.items()) + ".",
+    ]
+    print(write_report(roles, out, header))
+    if failed:
+        print(f"{failed} runs failed; run the same command again to retry them", file=sys.stderr)
+        raise typer.Exit(1)
+
+
 @app.command()
 def validate(
     scenarios: Annotated[list[Path], typer.Argument(help="Scenario YAML files.")],

@@ -42,6 +42,7 @@ def test_readouts_of_the_initial_model(make_model):
         "hif_mean", "plasma_cell_vegf_secretion_fold_mean", "plasma_cell_death_fold_mean",
         "stromal_cell_il6_secretion_fold_mean", "stromal_cell_vegf_secretion_fold_mean",
         "stromal_cell_osteoblast_commitment_fold_mean", "osteoblast_vegf_secretion_fold_mean",
+        "osteoblast_osteoblast_apoptosis_fold_mean",
         "vessel_conductivity_fold_mean", "capillary_filtration_um_per_s",
         "capillary_filtration_uL_per_h_per_mm3", "type_h_endothelial_cells",
         "osteoclasts_entered_total", "osteoclasts_activated_total",

@@ -1,0 +1,379 @@
+"""The validation report (``abm validate-model``; docs/validation.md): the REFERENCE §3 targets
+the model covers, each computed from replicate runs of the healthy, POEMS and myeloma scenarios,
+as a Markdown table (target, source, expected, simulated mean ± sd, pass/fail) with the figures
+behind it.
+
+Nothing in a row is typed in: every simulated value is computed here from the run directories
+(time series, snapshots and manifests), and every verdict from that value. The scenarios are
+known only by the role they play in REFERENCE §3 (``healthy``, ``poems``, ``myeloma``), which is
+what a validation is for; the model itself never sees these names.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from analysis import metrics
+from analysis.runs import Run
+
+ROLE_SCENARIOS: dict[str, str] = {
+    "healthy": "healthy.yaml",
+    "poems": "poems.yaml",
+    "myeloma": "myeloma.yaml",
+}
+"""The scenario file (in ``scenarios/``) playing each role of REFERENCE §3 (B, C, D)."""
+
+DIAGNOSIS_D = 30.0
+"""Day at which the POEMS blood tests are read ("at diagnosis": the clone established)."""
+
+SPIN_UP_D = 30.0
+"""Days left out of whole-run means (the blood pools and fields settle from their initial
+values)."""
+
+HYPOXIA_CEILING_MMHG = 32.0
+"""REFERENCE target 14: 95 % of marrow voxels lie below this pO2."""
+
+Roles = Mapping[str, Sequence[Run]]
+
+
+# --------------------------------------------------------------------------- per-run measures
+
+
+def column(run: Run, name: str) -> np.ndarray:
+    """A time-series column as floats."""
+    return np.asarray(run.timeseries[name], dtype=np.float64)
+
+
+def at_day(run: Run, name: str, day: float) -> float:
+    """``name`` at the recorded row nearest to ``day``."""
+    days = column(run, "time_d")
+    return float(column(run, name)[int(np.argmin(np.abs(days - day)))])
+
+
+def settled_mean(run: Run, name: str) -> float:
+    """Mean of ``name`` over the rows after :data:`SPIN_UP_D` (all rows of a shorter run)."""
+    days, values = column(run, "time_d"), column(run, name)
+    late = days >= min(SPIN_UP_D, days[-1])
+    return float(values[late].mean())
+
+
+def late_mean(run: Run, name: str) -> float:
+    """Mean of ``name`` over the second half of the run (the established phenotype)."""
+    days, values = column(run, "time_d"), column(run, name)
+    return float(values[days >= days[-1] / 2].mean())
+
+
+def bone_change_pct_per_year(run: Run) -> float:
+    """Whole-section BV/TV change over the run, % of the initial value per year."""
+    days, bone = column(run, "time_d"), column(run, "bone_volume_fraction")
+    return 100.0 * (bone[-1] / bone[0] - 1.0) * 365.0 / days[-1]
+
+
+def bone_slope_pct_per_year(run: Run) -> float:
+    """Least-squares slope of BV/TV over the run, % of the initial value per year."""
+    days, bone = column(run, "time_d"), column(run, "bone_volume_fraction")
+    return 100.0 * float(np.polyfit(days, bone, 1)[0]) * 365.0 / bone[0]
+
+
+def regional_bone_change_pct(run: Run) -> tuple[float, float]:
+    """BV/TV change (% of the initial value) from the first to the last snapshot near the
+    clone's foci and far from them; the foci are those of the first snapshot
+    (:func:`analysis.metrics.clone_focus_mask` with its scenario-independent defaults)."""
+    first = run.layers(("bone_mineral", "osteoid", "cell_type_map"), 0)
+    last = run.layers(("bone_mineral", "osteoid"), -1)
+    near = metrics.clone_focus_mask(first["cell_type_map"], run.voxel_um, run.periodic)
+
+    def change(region: np.ndarray) -> float:
+        before = metrics.bone_volume_fraction(first["bone_mineral"], first["osteoid"], region)
+        after = metrics.bone_volume_fraction(last["bone_mineral"], last["osteoid"], region)
+        return 100.0 * (after / before - 1.0) if before > 0 else math.nan
+
+    return change(near), change(~near)
+
+
+def marrow_po2(run: Run) -> np.ndarray:
+    """pO2 (mmHg) of the marrow voxels in the last snapshot."""
+    layers = run.layers(("bone_mineral", "osteoid", "vessel_lumen", "oxygen"), -1)
+    marrow = metrics.marrow_mask(layers["bone_mineral"], layers["osteoid"], layers["vessel_lumen"])
+    return np.asarray(layers["oxygen"])[marrow]
+
+
+def plasma_cell_vegf_per_h(run: Run) -> float:
+    """Per-cell VEGF secretion of the run's plasma cells (scenario parameter), pg/h."""
+    return float(run.scenario["cells"]["plasma_cell"]["secretion_per_h"].get("vegf", 0.0))
+
+
+# --------------------------------------------------------------------------- targets
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A target's simulated value(s) and verdict."""
+
+    simulated: str
+    passed: bool
+
+
+@dataclass(frozen=True)
+class Target:
+    """One checkable statement of REFERENCE §3."""
+
+    number: str
+    statement: str
+    source: str
+    expected: str
+    evaluate: Callable[[Roles], Outcome]
+    roles: tuple[str, ...]
+
+
+def mean_sd(values: Sequence[float], digits: int = 3) -> str:
+    """``mean ± sd (n)`` of replicate values (sd with n − 1; none for one run)."""
+    v = np.asarray(values, dtype=np.float64)
+    if len(v) == 1:
+        return f"{v[0]:.{digits}g} (n = 1)"
+    return f"{v.mean():.{digits}g} ± {v.std(ddof=1):.{digits}g} (n = {len(v)})"
+
+
+def _per_run(role: str, measure: Callable[[Run], float], check: Callable[[float], bool],
+             unit: str = "") -> Callable[[Roles], Outcome]:
+    """Evaluate ``measure`` on every replicate of ``role``; the mean decides."""
+
+    def evaluate(roles: Roles) -> Outcome:
+        values = [measure(run) for run in roles[role]]
+        return Outcome(f"{mean_sd(values)}{unit}", bool(check(float(np.mean(values)))))
+
+    return evaluate
+
+
+def _fraction_of_runs(role: str, hit: Callable[[Run], bool],
+                      check: Callable[[float], bool]) -> Callable[[Roles], Outcome]:
+    """The fraction of ``role``'s replicates for which ``hit`` holds."""
+
+    def evaluate(roles: Roles) -> Outcome:
+        hits = [bool(hit(run)) for run in roles[role]]
+        fraction = float(np.mean(hits))
+        return Outcome(f"{sum(hits)} of {len(hits)} runs ({100 * fraction:.0f} %)",
+                       bool(check(fraction)))
+
+    return evaluate
+
+
+def _ratio(role: str, reference: str, measure: Callable[[Run], float],
+           check: Callable[[float], bool]) -> Callable[[Roles], Outcome]:
+    """Mean of ``measure`` over ``role``'s replicates over the same for ``reference``."""
+
+    def evaluate(roles: Roles) -> Outcome:
+        a = [measure(run) for run in roles[role]]
+        b = [measure(run) for run in roles[reference]]
+        ratio = float(np.mean(a) / np.mean(b)) if np.mean(b) else math.inf
+        return Outcome(f"{mean_sd(a)} vs {mean_sd(b)}: × {ratio:.3g}", bool(check(ratio)))
+
+    return evaluate
+
+
+def _late(name: str) -> Callable[[Run], float]:
+    return lambda run: late_mean(run, name)
+
+
+def _rankl_to_opg(run: Run) -> float:
+    return late_mean(run, "rankl_mean") / late_mean(run, "opg_mean")
+
+
+def _regional(role: str, near: bool, check: Callable[[float], bool]) -> Callable[[Roles], Outcome]:
+    return _per_run(role, lambda run: regional_bone_change_pct(run)[0 if near else 1], check,
+                    " %")
+
+
+def _targets() -> list[Target]:
+    H, P, M = "healthy", "poems", "myeloma"
+    rows = [
+        Target("10", "Healthy BV/TV stays stable", "REFERENCE 3 B10 (Riggs 2008)",
+               "within ±1 %/yr", _per_run(H, bone_change_pct_per_year,
+                                          lambda m: abs(m) <= 1.0, " %/yr"), (H,)),
+        Target("14", "Healthy marrow pO2: 95 % of marrow voxels below 32 mmHg",
+               "REFERENCE 3 B14 (Spencer 2014)", "≥ 0.95",
+               _per_run(H, lambda r: float(np.mean(marrow_po2(r) < HYPOXIA_CEILING_MMHG)),
+                        lambda m: m >= 0.95), (H,)),
+        Target("14", "Healthy marrow pO2 minimum", "REFERENCE 3 B14 (Spencer 2014)",
+               "about 8–12 mmHg", _per_run(H, lambda r: float(marrow_po2(r).min()),
+                                           lambda m: 8.0 <= m <= 12.0, " mmHg"), (H,)),
+        Target("16", "Healthy plasma VEGF (after day 30)", "REFERENCE 3 B16, 1.8 (Mayo)",
+               "31–86 pg/mL", _per_run(H, lambda r: settled_mean(r, "plasma_vegf_pg_per_mL"),
+                                       lambda m: 31.0 <= m <= 86.0, " pg/mL"), (H,)),
+        Target("16", "Healthy serum VEGF with the platelet load (after day 30)",
+               "REFERENCE 3 B16", "< 1000 pg/mL",
+               _per_run(H, lambda r: settled_mean(r, "serum_vegf_pg_per_mL"),
+                        lambda m: m < 1000.0, " pg/mL"), (H,)),
+        Target("17", "Healthy CRP (after day 30)", "REFERENCE 3 B17, 1.8 (Pepys)",
+               "median 0.6–0.8, < 3 mg/L", _per_run(H, lambda r: settled_mean(r, "crp_mg_per_L"),
+                                                    lambda m: m < 3.0, " mg/L"), (H,)),
+        Target("18", f"POEMS serum VEGF at diagnosis (day {DIAGNOSIS_D:g})",
+               "REFERENCE 3 C18, 1.8 (medians 2835–4794)", "2800–4800 pg/mL",
+               _per_run(P, lambda r: at_day(r, "serum_vegf_pg_per_mL", DIAGNOSIS_D),
+                        lambda m: 2800.0 <= m <= 4800.0, " pg/mL"), (P,)),
+        Target("18", f"POEMS plasma VEGF at day {DIAGNOSIS_D:g}", "REFERENCE 3 C18",
+               "> 200 pg/mL",
+               _per_run(P, lambda r: at_day(r, "plasma_vegf_pg_per_mL", DIAGNOSIS_D),
+                        lambda m: m > 200.0, " pg/mL"), (P,)),
+        Target("18", f"POEMS / healthy serum VEGF at day {DIAGNOSIS_D:g}", "REFERENCE 3 C18",
+               "5–20×", _ratio(P, H, lambda r: at_day(r, "serum_vegf_pg_per_mL", DIAGNOSIS_D),
+                               lambda x: 5.0 <= x <= 20.0), (P, H)),
+        Target("19", "Per-cell plasma-cell VEGF secretion, POEMS / myeloma",
+               "REFERENCE 3 C19", "≥ ~10×",
+               _ratio(P, M, plasma_cell_vegf_per_h, lambda x: x >= 10.0), (P, M)),
+        Target("20", "POEMS BV/TV change near the clone's foci (first to last snapshot)",
+               "REFERENCE 3 C20 (Wang 2016)", "rises (> 0)", _regional(P, True, lambda m: m > 0),
+               (P,)),
+        Target("20", "POEMS BV/TV change far from the foci", "REFERENCE 3 C20",
+               "stays flat (within ±1 %)", _regional(P, False, lambda m: abs(m) <= 1.0), (P,)),
+        Target("20", "POEMS runs with a sclerotic focus (BV/TV near the foci rose)",
+               "REFERENCE 3 C20", "≥ 95 % of runs",
+               _fraction_of_runs(P, lambda r: regional_bone_change_pct(r)[0] > 0,
+                                 lambda f: f >= 0.95), (P,)),
+        Target("21", "POEMS / healthy OPG (second half)", "REFERENCE 3 C21", "up (> 1)",
+               _ratio(P, H, _late("opg_mean"), lambda x: x > 1.0), (P, H)),
+        Target("21", "POEMS / healthy RANKL:OPG (second half)", "REFERENCE 3 C21",
+               "down (< 1)", _ratio(P, H, _rankl_to_opg, lambda x: x < 1.0), (P, H)),
+        Target("21", "POEMS / healthy active osteoclasts (second half)", "REFERENCE 3 C21",
+               "down or unchanged (≤ 1.05)",
+               _ratio(P, H, _late("n_osteoclast_active"), lambda x: x <= 1.05), (P, H)),
+        Target("21", "POEMS / healthy active osteoblasts (second half)", "REFERENCE 3 C21",
+               "up (> 1)", _ratio(P, H, _late("n_osteoblast_active"), lambda x: x > 1.0),
+               (P, H)),
+        Target("21", "Myeloma / healthy OPG (second half)", "REFERENCE 3 C21 (opposite in MM)",
+               "down (< 1)", _ratio(M, H, _late("opg_mean"), lambda x: x < 1.0), (M, H)),
+        Target("21", "Myeloma / healthy RANKL:OPG (second half)", "REFERENCE 3 C21, D",
+               "up (> 1)", _ratio(M, H, _rankl_to_opg, lambda x: x > 1.0), (M, H)),
+        Target("21", "Myeloma / healthy active osteoclasts (second half)", "REFERENCE 3 C21, D",
+               "up (> 1)", _ratio(M, H, _late("n_osteoclast_active"), lambda x: x > 1.0), (M, H)),
+        Target("22", "POEMS / healthy microvessel density (second half)",
+               "REFERENCE 3 C22", "higher (> 1; suggested 2–3×)",
+               _ratio(P, H, _late("microvessel_density_per_mm2"), lambda x: x > 1.0), (P, H)),
+        Target("24", f"POEMS runs with platelets > 400 × 10⁹/L at day {DIAGNOSIS_D:g}",
+               "REFERENCE 3 C24", "about half to most (54–88 %)",
+               _fraction_of_runs(P, lambda r: at_day(r, "platelets_per_nL", DIAGNOSIS_D) > 400,
+                                 lambda f: f >= 0.5), (P,)),
+        Target("25", "POEMS / myeloma plasma IL-6 (second half)", "REFERENCE 3 C25 (Gherardi)",
+               "higher (> 1)", _ratio(P, M, _late("plasma_il6_pg_per_mL"), lambda x: x > 1.0),
+               (P, M)),
+        Target("25", "POEMS / myeloma plasma IL-1β (second half)", "REFERENCE 3 C25 (Gherardi)",
+               "higher (> 1)", _ratio(P, M, _late("plasma_il1b_pg_per_mL"), lambda x: x > 1.0),
+               (P, M)),
+        Target("27", "Myeloma runs with net bone loss", "REFERENCE 3 D27 (Bataille 1989)",
+               "most (70–80 %)", _fraction_of_runs(M, lambda r: bone_change_pct_per_year(r) < 0,
+                                                   lambda f: f >= 0.5), (M,)),
+        Target("29", "Myeloma / healthy microvessel density (second half)", "REFERENCE 3 D29",
+               "well above (> 1)",
+               _ratio(M, H, _late("microvessel_density_per_mm2"), lambda x: x > 1.0), (M, H)),
+        Target("30", "Myeloma BV/TV trend (least-squares slope)", "REFERENCE 3 D30 (Ayati)",
+               "declines (< 0)", _per_run(M, bone_slope_pct_per_year, lambda m: m < 0,
+                                          " %/yr"), (M,)),
+    ]
+    return rows
+
+
+TARGETS: list[Target] = _targets()
+"""Every target the report computes, in REFERENCE §3 order."""
+
+NOT_IN_REPORT: tuple[tuple[str, str], ...] = (
+    ("1–9", "numerical verification: the test suite checks them (tests/fields/test_verification"
+            ".py, tests/bone/test_komarova.py, tests/test_systemic.py)"),
+    ("11–13", "BMU timeline, geometry and lifespans: site-level cycles need daily site counts "
+              "(tests/bone/test_remodelling_validation.py, slow)"),
+    ("15, 26", "plasma-cell fractions are inputs of the scenarios (initial_count), not outputs"),
+    ("23", "capillary leak ×F at saturating VEGF: tests/processes/test_permeability.py"),
+    ("24 (sign)", "IL-6 neutralisation lowers platelets and CRP: the siltuximab arm, "
+                  "tests/test_interventions.py"),
+    ("37–41", "mechanism-level checks: tests/processes and tests/bone"),
+)
+"""REFERENCE §3 targets left to the test suite, and why."""
+
+
+def evaluate(roles: Roles) -> list[tuple[Target, Outcome]]:
+    """Every target whose roles have runs, with its outcome."""
+    return [(t, t.evaluate(roles)) for t in TARGETS if all(roles.get(r) for r in t.roles)]
+
+
+# --------------------------------------------------------------------------- the report
+
+FIGURE_PANELS: tuple[tuple[str, str, float], ...] = (
+    ("bone_volume_fraction", "BV/TV (%)", 100.0),
+    ("serum_vegf_pg_per_mL", "serum VEGF (pg/mL)", 1.0),
+    ("microvessel_density_per_mm2", "microvessels (/mm²)", 1.0),
+    ("n_osteoblast_active", "active osteoblasts", 1.0),
+    ("n_osteoclast_active", "active osteoclasts", 1.0),
+    ("opg_mean", "OPG (pM)", 1.0),
+    ("platelets_per_nL", "platelets (10⁹/L)", 1.0),
+    ("crp_mg_per_L", "CRP (mg/L)", 1.0),
+    ("n_plasma_cell", "plasma cells", 1.0),
+)
+"""Time-series panels of the report's figure: replicate mean ± SD of each role."""
+
+
+def plot_roles(roles: Roles, out: Path) -> Path:
+    """The report's figure: :data:`FIGURE_PANELS` for every role, overlaid."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from analysis.figures import draw_series
+
+    groups = [list(runs) for runs in roles.values() if runs]
+    n_cols = 3
+    n_rows = -(-len(FIGURE_PANELS) // n_cols)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(12, 3 * n_rows), sharex=True,
+                             squeeze=False)
+    for ax, (name, label, factor) in zip(axes.flat, FIGURE_PANELS, strict=False):
+        draw_series(ax, groups, name, factor)
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    for ax in axes[-1]:
+        ax.set_xlabel("simulated time (days)")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", ncol=min(len(labels), 4), frameon=False)
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out
+
+
+def write_report(roles: Roles, out_dir: Path, header: Sequence[str] = ()) -> Path:
+    """Write ``out_dir/report.md`` (the target table, the figure, what is left to the tests)
+    and ``out_dir/figures/timeseries.png``; returns the report's path."""
+    rows = evaluate(roles)
+    figure = plot_roles(roles, out_dir / "figures" / "timeseries.png")
+    passed = sum(outcome.passed for _, outcome in rows)
+    lines = [
+        "# Validation report",
+        "",
+        *header,
+        "",
+        f"**{passed} of {len(rows)} targets pass.** Each simulated value is the mean ± sd over "
+        "the replicates (sd with n − 1), computed from the run directories listed below; "
+        "ratios compare the means of two scenarios.",
+        "",
+        "| Target | Statement | Source | Expected | Simulated | Verdict |",
+        "|---|---|---|---|---|---|",
+    ]
+    for target, outcome in rows:
+        verdict = "pass" if outcome.passed else "**fail**"
+        lines.append(f"| {target.number} | {target.statement} | {target.source} | "
+                     f"{target.expected} | {outcome.simulated} | {verdict} |")
+    lines += ["", f"![time series]({figure.relative_to(out_dir)})", "",
+              "## Targets left to the test suite", ""]
+    lines += [f"- {number}: {why}" for number, why in NOT_IN_REPORT]
+    lines += ["", "## Runs", ""]
+    for role, runs in roles.items():
+        for run in runs:
+            lines.append(f"- {role}: `{run.path}` (seed {run.seed}, "
+                         f"{column(run, 'time_d')[-1]:g} days)")
+    report = out_dir / "report.md"
+    report.write_text("\n".join(lines) + "\n")
+    return report

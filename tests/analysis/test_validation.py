@@ -1,0 +1,134 @@
+"""The validation report (analysis/validation.py): target verdicts from replicate values, and
+an end-to-end ``abm validate-model`` on tiny healthy / POEMS / myeloma sections."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+
+from analysis import validation
+from analysis.runs import Run
+
+
+def fake_run(bone, *, days=None, vegf_per_h=3e-6, **columns):
+    """A stand-in with the two things the time-series targets read: ``timeseries`` (a BV/TV
+    series, other columns constant) and ``scenario``."""
+    bone = np.asarray(bone, dtype=np.float64)
+    days = np.linspace(0, 365, len(bone)) if days is None else np.asarray(days)
+    series = {"time_d": days, "bone_volume_fraction": bone}
+    series.update({name: np.full(len(bone), value, dtype=np.float64)
+                   for name, value in columns.items()})
+    scenario = {"cells": {"plasma_cell": {"secretion_per_h": {"vegf": vegf_per_h}}}}
+    return SimpleNamespace(timeseries=series, scenario=scenario)
+
+
+def target(number: str, statement_start: str) -> validation.Target:
+    (found,) = [t for t in validation.TARGETS
+                if t.number == number and t.statement.startswith(statement_start)]
+    return found
+
+
+def test_drift_verdict_follows_the_replicate_mean():
+    """Target 10: +0.5 and +1.3 %/yr average 0.9 (pass); +1.3 and +1.5 fail."""
+    drift = target("10", "Healthy BV/TV")
+    stable = [fake_run([0.2, 0.201]), fake_run([0.2, 0.2026])]
+    outcome = drift.evaluate({"healthy": stable})
+    assert outcome.passed and outcome.simulated.startswith("0.9 ± 0.566 (n = 2)")
+    drifting = [fake_run([0.2, 0.2026]), fake_run([0.2, 0.203])]
+    assert not drift.evaluate({"healthy": drifting}).passed
+
+
+def test_ratio_and_fraction_verdicts():
+    vegf_ratio = target("19", "Per-cell")
+    roles = {"poems": [fake_run([0.2, 0.2], vegf_per_h=4.5e-5)],
+             "myeloma": [fake_run([0.2, 0.2], vegf_per_h=3e-6)]}
+    outcome = vegf_ratio.evaluate(roles)
+    assert outcome.passed and outcome.simulated.endswith("× 15")
+    roles["poems"] = [fake_run([0.2, 0.2], vegf_per_h=2e-5)]
+    assert not vegf_ratio.evaluate(roles).passed
+    lytic = target("27", "Myeloma runs")
+    runs = [fake_run([0.2, 0.19]), fake_run([0.2, 0.21]), fake_run([0.2, 0.18])]
+    outcome = lytic.evaluate({"myeloma": runs})
+    assert outcome.simulated == "2 of 3 runs (67 %)" and outcome.passed
+    assert not lytic.evaluate({"myeloma": runs[1:2]}).passed
+
+
+def test_targets_without_runs_of_their_roles_are_left_out():
+    """Only myeloma runs: the rows of myeloma alone (27, 30), none comparing it to healthy."""
+    rows = validation.evaluate({"myeloma": [fake_run([0.2, 0.19, 0.18])]})
+    assert [t.number for t, _ in rows] == ["27", "30"]
+    assert all(outcome.passed for _, outcome in rows)
+
+
+TINY_SECTION = {
+    "domain": {"size_um": [400, 400]},
+    "time": {"duration_d": 2, "record_interval_h": 6, "snapshot_interval_h": 24,
+             "checkpoint_interval_h": 24},
+    "cells": {"plasma_cell": {"initial_count": 10}, "stromal_cell": {"initial_count": 40},
+              "osteoblast": {"initial_count": 6}, "osteoclast": {"initial_count": 2}},
+}
+
+
+def write_roles(folder: Path, base_yaml: Path) -> None:
+    """Tiny healthy, POEMS (a clone in one focus, 15× VEGF) and myeloma (RANKL) sections."""
+    clone = {"placement": {"kind": "foci", "n_foci": 1, "radius_um": 60}}
+    roles = {
+        "healthy": TINY_SECTION,
+        "poems": {**TINY_SECTION, "cells": {**TINY_SECTION["cells"], "plasma_cell": {
+            **clone, "initial_count": 60, "secretion_per_h": {"vegf": 4.5e-5, "il6": 5e-6}}}},
+        "myeloma": {**TINY_SECTION, "cells": {**TINY_SECTION["cells"], "plasma_cell": {
+            **clone, "initial_count": 80, "secretion_per_h": {"vegf": 3e-6, "rankl": 3e-4}}}},
+    }
+    folder.mkdir()
+    for role, changes in roles.items():
+        text = json.dumps({"extends": str(base_yaml), **changes})
+        (folder / validation.ROLE_SCENARIOS[role]).write_text(text)
+
+
+def test_validate_model_runs_replicates_and_computes_every_row(tmp_path, base_yaml):
+    """Two replicates of each role for 2 days on one worker: the report has a row per target,
+    each drift value is the one the test computes from the run directories, and re-running
+    reuses the completed runs."""
+    write_roles(tmp_path / "scenarios", base_yaml)
+    out = tmp_path / "validation"
+    command = [sys.executable, "-m", "abm", "validate-model", "--replicates", "2", "--days", "2",
+               "--scenarios", str(tmp_path / "scenarios"), "--out", str(out), "--workers", "1",
+               "--progress", "off"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr
+    report = Path(done.stdout.strip().splitlines()[-1])
+    assert report == out / "report.md"
+    text = report.read_text()
+    assert (out / "figures" / "timeseries.png").stat().st_size > 10_000
+    rows = [line for line in text.splitlines() if line.startswith("| ") and " | pass" in line
+            or line.startswith("| ") and "**fail**" in line]
+    assert len(rows) == len(validation.TARGETS)
+    runs = [Run.open(p) for p in sorted((out / "healthy" / "runs").iterdir())]
+    assert len(runs) == 2 and {r.seed for r in runs} == {r.seed for r in
+                                                       [Run.open(p) for p in sorted(
+                                                           (out / "poems" / "runs").iterdir())]}
+    drift = validation.mean_sd([validation.bone_change_pct_per_year(r) for r in runs])
+    assert f"| {drift} %/yr |" in text
+    mtimes = {p: p.stat().st_mtime for p in (out / "healthy" / "runs").rglob("manifest.json")}
+    again = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    assert again.returncode == 0, again.stderr
+    assert {p: p.stat().st_mtime for p in mtimes} == mtimes  # completed runs are not redone
+
+
+def test_validate_model_reports_a_bad_scenario_in_one_line(tmp_path, base_yaml):
+    write_roles(tmp_path / "scenarios", base_yaml)
+    (tmp_path / "scenarios" / "poems.yaml").write_text(
+        json.dumps({"extends": str(base_yaml), "cells": {"plasma_cel": {}}}))
+    done = subprocess.run(
+        [sys.executable, "-m", "abm", "validate-model", "--scenarios", str(tmp_path / "scenarios"),
+         "--out", str(tmp_path / "v"), "--days", "1", "--replicates", "1"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 2
+    assert "cells.plasma_cel: unknown key" in done.stderr and "Traceback" not in done.stderr
+
