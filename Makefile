@@ -40,8 +40,10 @@ test: $(STAMP)
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$status
 
-# Long validation runs (marked slow).
+# The validation report (runs/validation/report.md: REFERENCE 3 targets from 3 replicates of a
+# simulated year of each scenario, resumable), then the long validation tests (marked slow).
 validate: $(STAMP)
+	NUMBA_NUM_THREADS=1 $(VENV)/bin/abm validate-model --out runs/validation
 	@$(VENV_PY) -m pytest -m slow -rP; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make validate: no slow tests collected" >&2; exit 1; fi; \
 	exit $$status
