@@ -25,16 +25,16 @@ SWEEPS = "sweeps"
 
 
 def write_replicate_sweep(
-    out: Path, label: str, scenario: Path, *, replicates: int, days: float, seed: int
+    out: Path, label: str, scenario_file: Path, *, replicates: int, days: float, seed: int
 ) -> Path:
-    """Write the sweep file of ``replicates`` runs of ``scenario`` lasting ``days``; returns
-    its path (``OUT/sweeps/<label>.yaml``)."""
+    """Write the sweep file of ``replicates`` runs of ``scenario_file`` lasting ``days``;
+    returns its path (``OUT/sweeps/<label>.yaml``)."""
     path = out / SWEEPS / f"{label}.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
     sweep = {
-        "description": f"{label}: {replicates} replicates of {scenario.name} for {days:g} days"
-        " (abm validate-model)",
-        "scenario": str(scenario.resolve()),
+        "description": f"{label}: {replicates} replicates of {scenario_file.name} for"
+        f" {days:g} days (abm validate-model)",
+        "scenario": str(scenario_file.resolve()),
         "set": {"time.duration_d": days},
         "design": {"kind": "grid"},
         "replicates": replicates,
