@@ -10,16 +10,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
 from abm import cli_figures
 from abm.batch.cli import sweep_app
+from abm.cli_common import INTERRUPTED, USAGE_ERROR, ProgressOption, fail, progress_mode
 from abm.scenario import ScenarioError, json_schema, load_scenario
-
-USAGE_ERROR = 2
-INTERRUPTED = 130
 
 app = typer.Typer(
     add_completion=False,
@@ -27,10 +25,6 @@ app = typer.Typer(
     help="Agent-based simulator of the bone-marrow microenvironment (POEMS, myeloma, healthy).",
 )
 
-
-def _fail(message: str) -> NoReturn:
-    print(message, file=sys.stderr)
-    raise typer.Exit(USAGE_ERROR)
 
 
 @app.command()
@@ -51,19 +45,16 @@ def run(
     resume: Annotated[
         bool, typer.Option(help="Continue an existing run directory from its last checkpoint.")
     ] = False,
-    progress: Annotated[
-        str, typer.Option(help="auto (bar on a terminal, lines otherwise), bar, lines or off.")
-    ] = "auto",
+    progress: ProgressOption = "auto",
 ) -> None:
     """Run a scenario and write a run directory; prints the directory's path last."""
     from abm.cells.placement import PlacementError
     from abm.io.errors import RunDirectoryError
     from abm.runner import resume_run, start_run
 
-    if progress not in ("auto", "bar", "lines", "off"):
-        _fail(f"--progress: must be auto, bar, lines or off, not {progress!r}")
+    progress_mode(progress)
     if overwrite and resume:
-        _fail("--overwrite and --resume exclude each other")
+        fail("--overwrite and --resume exclude each other")
     overrides = [*(set_ or []), *([f"seed={seed}"] if seed is not None else [])]
     out = out if out is not None else Path("runs") / scenario.stem
     try:
@@ -73,11 +64,11 @@ def run(
         else:
             path = start_run(loaded, out, overwrite=overwrite, steps=steps, progress=progress)
     except ScenarioError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except PlacementError as exc:
-        _fail(f"{scenario}: {exc.key_path}: {exc}")
+        fail(f"{scenario}: {exc.key_path}: {exc}")
     except RunDirectoryError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except KeyboardInterrupt:
         print(
             f"interrupted; continue with: abm run {scenario} --out {out} --resume",
@@ -93,11 +84,11 @@ def _parse_time(text: str, option: str, step_h: float) -> int:
 
     match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([dh])\s*", text)
     if not match:
-        _fail(f"{option}: {text!r} is not a time such as 365d or 48h")
+        fail(f"{option}: {text!r} is not a time such as 365d or 48h")
     hours = float(match.group(1)) * (24.0 if match.group(2) == "d" else 1.0)
     steps = hours / step_h
     if abs(steps - round(steps)) > 1e-9 * max(1.0, steps):
-        _fail(f"{option}: {text} is not a whole number of {step_h:g} h steps")
+        fail(f"{option}: {text} is not a whole number of {step_h:g} h steps")
     return round(steps)
 
 
@@ -122,9 +113,7 @@ def branch(
         typer.Option("--set", help="Override in every arm: key.path=value (repeatable)."),
     ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace existing arm directories.")] = False,
-    progress: Annotated[
-        str, typer.Option(help="auto (bar on a terminal, lines otherwise), bar, lines or off.")
-    ] = "auto",
+    progress: ProgressOption = "auto",
 ) -> None:
     """Start treatment arms from the identical state of a run at a checkpoint; each arm is its
     own run directory, <parent>@<time>_<arm>, named in the order given; prints each path."""
@@ -132,13 +121,12 @@ def branch(
     from abm.io.rundir import RunDirectory
     from abm.runner import branch_run
 
-    if progress not in ("auto", "bar", "lines", "off"):
-        _fail(f"--progress: must be auto, bar, lines or off, not {progress!r}")
+    progress_mode(progress)
     try:
         parent = load_scenario(RunDirectory.open(run_dir).path / RunDirectory.SCENARIO)
         arms = [load_scenario(path, set_ or []) for path in arm]
     except (ScenarioError, RunDirectoryError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     step_h = parent.scenario.time.step_h
     at_step = _parse_time(at, "--at", step_h)
     steps_after = None if for_ is None else _parse_time(for_, "--for", step_h)
@@ -151,7 +139,7 @@ def branch(
                 overwrite=overwrite, progress=progress,
             )
         except (ScenarioError, RunDirectoryError) as exc:
-            _fail(str(exc))
+            fail(str(exc))
         except KeyboardInterrupt:
             print(f"interrupted; continue with: abm run {target / RunDirectory.SCENARIO}"
                   f" --out {target} --resume", file=sys.stderr)
@@ -176,9 +164,7 @@ def validate_model(
     scheduler: Annotated[
         str | None, typer.Option(help="Address of an existing Dask scheduler (tcp://host:port).")
     ] = None,
-    progress: Annotated[
-        str, typer.Option(help="auto (bar on a terminal, lines otherwise), bar, lines or off.")
-    ] = "auto",
+    progress: ProgressOption = "auto",
 ) -> None:
     """Run the REFERENCE §3 calibration targets the model covers (healthy, POEMS and myeloma
     scenarios, with replicates, on Dask) and write OUT/report.md with the table and figures;
@@ -191,10 +177,9 @@ def validate_model(
     from analysis.runs import Run
     from analysis.validation import ROLE_SCENARIOS, write_report
 
-    if progress not in ("auto", "bar", "lines", "off"):
-        _fail(f"--progress: must be auto, bar, lines or off, not {progress!r}")
+    progress_mode(progress)
     if scheduler is not None and workers is not None:
-        _fail("--scheduler uses the workers it has: no --workers with it")
+        fail("--scheduler uses the workers it has: no --workers with it")
     scenarios = {role: scenarios_dir / name for role, name in ROLE_SCENARIOS.items()}
     try:
         plans = plan_replicates(scenarios, out, replicates=replicates, days=days, seed=seed)
@@ -202,7 +187,7 @@ def validate_model(
             completed, failed = run_replicates(plans, out, client, progress=progress)
         roles = {role: [Run.open(path) for path in paths] for role, paths in completed.items()}
     except (ScenarioError, ClusterError, RunDirectoryError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except KeyboardInterrupt:
         print(f"interrupted; run the same command again to continue {out}", file=sys.stderr)
         raise typer.Exit(INTERRUPTED) from None
@@ -270,7 +255,7 @@ def info(run_dir: Annotated[Path, typer.Argument(help="A run directory.")]) -> N
     try:
         lines = summarize_run(run_dir)
     except RunDirectoryError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     for line in lines:
         print(line)
 

@@ -11,19 +11,15 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
-USAGE_ERROR = 2
+from abm.cli_common import ProgressOption, fail, progress_mode
+
 VIEW_SCENARIO_ENV = "ABM_VIEW_SCENARIO"
 """Environment variable through which ``abm view`` tells the page (:mod:`abm.view`) its
 scenario file."""
-
-
-def _fail(message: str) -> NoReturn:
-    print(message, file=sys.stderr)
-    raise typer.Exit(USAGE_ERROR)
 
 
 def plot(
@@ -43,7 +39,7 @@ def plot(
         for path in plot_runs(run_dirs, out, format_):
             print(path)
     except (RunDirectoryError, UsageError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 def animate(
@@ -59,17 +55,14 @@ def animate(
         "1920x1080"
     ),
     fps: Annotated[int, typer.Option(min=1, max=60, help="Frames per second.")] = 8,
-    progress: Annotated[
-        str, typer.Option(help="auto (bar on a terminal, lines otherwise), bar, lines or off.")
-    ] = "auto",
+    progress: ProgressOption = "auto",
 ) -> None:
     """Render a movie of one or more runs (one frame per common snapshot); prints its path."""
     from abm.io.errors import RunDirectoryError
     from analysis.animate import parse_size, write_movie
     from analysis.runs import UsageError
 
-    if progress not in ("auto", "bar", "lines", "off"):
-        _fail(f"--progress: must be auto, bar, lines or off, not {progress!r}")
+    progress_mode(progress)
     try:
         path = write_movie(
             run_dirs, out, [name for name in layers.split(",") if name],
@@ -77,7 +70,7 @@ def animate(
             size_px=parse_size(size), fps=fps, progress=progress,
         )
     except (RunDirectoryError, UsageError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     print(path)
 
 
@@ -93,11 +86,11 @@ def view(
     from abm.scenario import ScenarioError, load_scenario
 
     if importlib.util.find_spec("solara") is None:
-        _fail('abm view needs the optional "viz" dependencies: pip install -e ".[viz]"')
+        fail('abm view needs the optional "viz" dependencies: pip install -e ".[viz]"')
     try:
         load_scenario(scenario)
     except ScenarioError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     os.environ[VIEW_SCENARIO_ENV] = str(scenario.resolve())
     print(f"serving {scenario} at http://{host}:{port}/ (Ctrl-C stops)", file=sys.stderr)
     sys.stderr.flush()

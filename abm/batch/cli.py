@@ -9,25 +9,19 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 
+from abm.cli_common import INTERRUPTED, ProgressOption, fail, progress_mode
 from abm.scenario import ScenarioError
 
-USAGE_ERROR = 2
 RUNS_FAILED = 1
-INTERRUPTED = 130
 
 sweep_app = typer.Typer(
     no_args_is_help=True,
     help="Batch experiments: many runs of one scenario over a design of parameter values.",
 )
-
-
-def _fail(message: str) -> NoReturn:
-    print(message, file=sys.stderr)
-    raise typer.Exit(USAGE_ERROR)
 
 
 def _plan(sweep: Path) -> Any:
@@ -36,7 +30,7 @@ def _plan(sweep: Path) -> Any:
     try:
         return plan_sweep(sweep)
     except ScenarioError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 def format_table(header: list[str], rows: list[list[Any]]) -> list[str]:
@@ -94,9 +88,7 @@ def run(
     dry_run: Annotated[
         bool, typer.Option(help="With --cluster: print the job script, submit nothing.")
     ] = False,
-    progress: Annotated[
-        str, typer.Option(help="auto (bar on a terminal, lines otherwise), bar, lines or off.")
-    ] = "auto",
+    progress: ProgressOption = "auto",
 ) -> None:
     """Run a sweep on Dask; re-running skips completed runs and retries failed ones.
 
@@ -112,14 +104,13 @@ def run(
     from abm.batch.index import claim_directory
     from abm.io.errors import RunDirectoryError
 
-    if progress not in ("auto", "bar", "lines", "off"):
-        _fail(f"--progress: must be auto, bar, lines or off, not {progress!r}")
+    progress_mode(progress)
     if cluster not in (None, "slurm", "pbs"):
-        _fail(f"--cluster: must be slurm or pbs, not {cluster!r}")
+        fail(f"--cluster: must be slurm or pbs, not {cluster!r}")
     if scheduler is not None and (cluster is not None or workers is not None):
-        _fail("--scheduler uses the workers it has: no --cluster or --workers with it")
+        fail("--scheduler uses the workers it has: no --cluster or --workers with it")
     if (cluster_option or dry_run) and cluster is None:
-        _fail("--cluster-option and --dry-run need --cluster slurm or pbs")
+        fail("--cluster-option and --dry-run need --cluster slurm or pbs")
     planned = _plan(sweep)
     try:
         options = parse_cluster_options(cluster_option or [])
@@ -133,7 +124,7 @@ def run(
         ) as client:
             index = run_sweep(planned, out, client, progress=progress)
     except (ClusterError, RunDirectoryError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except KeyboardInterrupt:
         print(f"interrupted; run the same command again to continue {out}", file=sys.stderr)
         raise typer.Exit(INTERRUPTED) from None
@@ -164,7 +155,7 @@ def collect(
     try:
         path, n_runs, n_rows = collect_sweep(sweep_dir, out)
     except RunDirectoryError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     print(f"{n_runs} runs, {n_rows} rows", file=sys.stderr)
     print(path)
 
@@ -187,7 +178,7 @@ def sensitivity(
     try:
         indices = sweep_sensitivity(sweep_dir, metric)
     except RunDirectoryError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     columns = list(indices.values)
     rows = [
         [name, *(indices.values[c][j] for c in columns)]
