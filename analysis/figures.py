@@ -63,11 +63,13 @@ def draw_series(ax: Axes, groups: Sequence[Sequence[Run]], column: str, factor: 
                             alpha=0.25, lw=0)
 
 
-def plot_timeseries_panels(runs: Sequence[Run], out: Path) -> Path:
-    """Time-series panels of :data:`PANELS` (those some run recorded) for every replicate
-    group of ``runs``, overlaid; saved to ``out``."""
+def plot_timeseries_panels(
+    runs: Sequence[Run], out: Path, panels: Sequence[tuple[str, str, float]] = PANELS
+) -> Path:
+    """Time-series panels (column, axis label, factor; default :data:`PANELS`; those some run
+    recorded) for every replicate group of ``runs``, overlaid; saved to ``out``."""
     groups = replicate_groups(runs)
-    panels = [p for p in PANELS if any(p[0] in run.timeseries for run in runs)]
+    panels = [p for p in panels if any(p[0] in run.timeseries for run in runs)]
     n_cols = 3
     n_rows = -(-len(panels) // n_cols)
     fig, axes = plt.subplots(n_rows, n_cols, figsize=(12, 3 * n_rows), sharex=True,

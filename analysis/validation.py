@@ -316,32 +316,13 @@ FIGURE_PANELS: tuple[tuple[str, str, float], ...] = (
 
 
 def plot_roles(roles: Roles, out: Path) -> Path:
-    """The report's figure: :data:`FIGURE_PANELS` for every role, overlaid."""
-    import matplotlib
+    """The report's figure: :data:`FIGURE_PANELS` for every role (its replicate group),
+    overlaid."""
+    from analysis.figures import plot_timeseries_panels
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from analysis.figures import draw_series
-
-    groups = [list(runs) for runs in roles.values() if runs]
-    n_cols = 3
-    n_rows = -(-len(FIGURE_PANELS) // n_cols)
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(12, 3 * n_rows), sharex=True,
-                             squeeze=False)
-    for ax, (name, label, factor) in zip(axes.flat, FIGURE_PANELS, strict=False):
-        draw_series(ax, groups, name, factor)
-        ax.set_ylabel(label)
-        ax.grid(alpha=0.3)
-    for ax in axes[-1]:
-        ax.set_xlabel("simulated time (days)")
-    handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper center", ncol=min(len(labels), 4), frameon=False)
-    fig.tight_layout(rect=(0, 0, 1, 0.95))
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    return plot_timeseries_panels([run for runs in roles.values() for run in runs], out,
+                                  FIGURE_PANELS)
 
 
 def write_report(roles: Roles, out_dir: Path, header: Sequence[str] = ()) -> Path:
