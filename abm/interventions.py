@@ -309,13 +309,12 @@ class TreatmentDeaths:
 
     name = "treatment_deaths"
 
-    def __init__(self, interventions: Interventions):
+    def __init__(self, interventions: Interventions, shape: tuple[int, int]):
         self.interventions = interventions
+        self.everywhere = np.ones(shape, dtype=bool)
 
     def step(self, model: MarrowModel) -> None:
         """Kill each living cell with probability 1 − exp(−h·Δt), h its extra death rate."""
         rate = self.interventions.effects.death_rate_per_h
-        if not rate.any():
-            return
-        everywhere = np.ones(model.config.domain.shape, dtype=bool)
-        self.interventions.kill(model, -np.expm1(-rate * model.step_h), everywhere)
+        if rate.any():
+            self.interventions.kill(model, -np.expm1(-rate * model.step_h), self.everywhere)

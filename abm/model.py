@@ -97,7 +97,7 @@ class MarrowModel(mesa.Model):
         self.register("sensing", VesselPermeability(self))
         self.register("sensing", TypeHSignalling(self))
         self.register("decisions", CellTurnover(self))
-        self.register("decisions", TreatmentDeaths(self.interventions))
+        self.register("decisions", TreatmentDeaths(self.interventions, scenario.domain.shape))
         self.register("decisions", OsteoclastFates(self))
         self.register("decisions", OsteoblastFates(self))
         self.register("decisions", EndothelialFates(self))
