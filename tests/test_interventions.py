@@ -129,6 +129,21 @@ def test_secretion_inhibition_scales_the_field_by_one_minus_emax(write_scenario,
     np.testing.assert_allclose(treated.fields["dkk1"], 0.7 * untreated.fields["dkk1"], rtol=1e-6)
 
 
+def test_overlapping_drugs_multiply_their_folds(write_scenario):
+    """Two drugs inhibiting the same secretion at once (E = 0.3 and 0.5 at C = EC50): the
+    linear DKK1 field is × (1 − 0.3)·(1 − 0.5)."""
+    def inhibitor(max_inhibition):
+        return drug([{"mechanism": "inhibits_secretion", "cell_type": "plasma_cell",
+                      "species": ["dkk1"], "max_inhibition": 2 * max_inhibition,
+                      "ec50_mg_per_L": 1.0}])
+
+    untreated = steps(secreting_clone(write_scenario), 6)
+    treated = steps(secreting_clone(
+        write_scenario, {"a": inhibitor(0.3), "b": inhibitor(0.5)}, name="two.yaml"), 6)
+    np.testing.assert_allclose(treated.fields["dkk1"], 0.35 * untreated.fields["dkk1"],
+                               rtol=1e-6)
+
+
 def test_division_inhibition_stops_division_at_full_effect(write_scenario):
     """E_max = 1 at C = 1000·EC50: division × 0.001; the untreated clone grows."""
     changes = {"cells": {"plasma_cell": {**STILL, "division_rate_per_day": 2.0}}}
