@@ -10,11 +10,12 @@ caller's; nothing here knows what a scenario stands for.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from abm.batch.execute import run_directory, run_sweep
-from abm.batch.index import COMPLETED
+from abm.batch.index import COMPLETED, SweepIndex
 from abm.batch.plan import SweepPlan, plan_sweep
 from abm.io.atomic import atomic_write_text
 from abm.observers.progress import ProgressMode
@@ -60,16 +61,21 @@ def plan_replicates(
 def run_replicates(
     plans: Mapping[str, SweepPlan], out: Path, client: Any, *, progress: ProgressMode = "auto"
 ) -> tuple[dict[str, list[Path]], int]:
-    """Run every plan on ``client``'s cluster into ``OUT/<label>/``; returns the run
+    """Run every plan on ``client``'s cluster into ``OUT/<label>/``, all at once (one thread
+    per sweep submits to the same cluster, so no worker waits for a scenario's last run);
+    each reports its finished runs as plain lines (``off`` silences them). Returns the run
     directories of the completed runs by label, and the number of failed runs."""
-    completed: dict[str, list[Path]] = {}
-    failed = 0
-    for label, plan in plans.items():
-        sweep_dir = out / label
-        index = run_sweep(plan, sweep_dir, client, progress=progress)
-        completed[label] = [
-            run_directory(sweep_dir, run) for run in plan.runs
-            if index.status(run.run_id) == COMPLETED
-        ]
-        failed += len(plan.runs) - len(completed[label])
+    mode: ProgressMode = "off" if progress == "off" else "lines"
+
+    def run(label: str) -> SweepIndex:
+        return run_sweep(plans[label], out / label, client, progress=mode)
+
+    with ThreadPoolExecutor(max_workers=len(plans)) as pool:
+        indexes = dict(zip(plans, pool.map(run, plans), strict=True))
+    completed = {
+        label: [run_directory(out / label, r) for r in plan.runs
+                if indexes[label].status(r.run_id) == COMPLETED]
+        for label, plan in plans.items()
+    }
+    failed = sum(len(plan.runs) - len(completed[label]) for label, plan in plans.items())
     return completed, failed
