@@ -210,6 +210,7 @@ class Interventions:
         effects: this step's :class:`TreatmentEffects` (also ``model.treatment``).
         drugs, radiation: the scenario's courses, in scenario order.
         killed_total: cells killed by drugs and radiation so far.
+        doses_given: how many of the scenario's doses (in time order) have been given.
     """
 
     name = "interventions"
@@ -226,6 +227,7 @@ class Interventions:
             for name, spec in scenario.interventions.items() if isinstance(spec, Radiation)
         ]
         self.killed_total = 0
+        self.doses_given = 0
         self._doses = self._dose_list(model)
         self._events: list[Event] = []
         self.schedule(model)
@@ -242,17 +244,19 @@ class Interventions:
         return sorted(doses, key=lambda dose: dose.step)
 
     def schedule(self, model: MarrowModel) -> None:
-        """(Re)schedule the doses still to come as Mesa events after the step they fall on;
-        called at construction and after a checkpoint is loaded."""
+        """(Re)schedule the doses not yet given as Mesa events after the step they fall on;
+        called at construction and after a checkpoint is loaded (a checkpoint taken during a
+        dose's step, before the dose, leaves that dose to give)."""
         for event in self._events:
             event.cancel()
         self._events = [
             model.schedule_event(dose.give, at=float(dose.step), priority=Priority.LOW)
-            for dose in self._doses if dose.step >= model.steps
+            for dose in self._doses[self.doses_given:]
         ]
 
     def give(self, model: MarrowModel, course: DrugCourse | RadiationCourse) -> None:
         """Give one dose of ``course`` now."""
+        self.doses_given += 1
         if isinstance(course, DrugCourse):
             course.give(course.spec.schedule.dose_mg)
             return
@@ -284,11 +288,13 @@ class Interventions:
         return row
 
     def state_arrays(self) -> dict[str, np.ndarray]:
-        """Drug amounts, doses delivered and the kill count (checkpointed)."""
+        """Drug amounts, radiation delivered, the kill count and the doses given
+        (checkpointed)."""
         return {
             "drug_amount_mg": np.array([d.amount_mg for d in self.drugs]),
             "radiation_delivered_Gy": np.array([r.delivered_Gy for r in self.radiation]),
             "killed_total": np.array(self.killed_total),
+            "doses_given": np.array(self.doses_given),
         }
 
     def load_state(self, arrays: dict[str, np.ndarray]) -> None:
@@ -301,6 +307,7 @@ class Interventions:
         for course, dose in zip(self.radiation, arrays["radiation_delivered_Gy"], strict=True):
             course.delivered_Gy = float(dose)
         self.killed_total = int(arrays["killed_total"])
+        self.doses_given = int(arrays["doses_given"])
 
 
 class TreatmentDeaths:

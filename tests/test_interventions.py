@@ -251,6 +251,23 @@ def test_a_treated_run_continues_identically_from_a_checkpoint_mid_course(
     assert readouts(straight) == readouts(resumed)
 
 
+def test_a_dose_given_at_the_checkpoint_step_is_not_given_again(write_scenario):
+    """``run_for(24)`` gives the day-1 dose after step 24; a model loaded from that state has
+    it (doses are counted, not re-derived from the step) and ends as the uninterrupted run."""
+    pk = {"half_life_h": 6.0, "volume_L": 1.0, "marrow_to_plasma_ratio": 1.0}
+    effect = {"mechanism": "inhibits_division", "cell_type": "plasma_cell",
+              "max_inhibition": 0.5, "ec50_mg_per_L": 1.0}
+    path = write_scenario({"interventions": {"pill": drug([effect], pk=pk, start_d=1, doses=2)}})
+    straight = steps(MarrowModel.from_scenario(path), 48)
+    first = steps(MarrowModel.from_scenario(path), 24)
+    assert first.interventions.doses_given == 1
+    resumed = MarrowModel(first.config, _place_initial_cells=False)
+    resumed.load_state(*first.state())
+    steps(resumed, 24)
+    assert resumed.interventions.doses_given == straight.interventions.doses_given == 2
+    assert readouts(resumed) == readouts(straight)
+
+
 # ----------------------------------------------------------------------------- the arms
 
 
