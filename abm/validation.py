@@ -1,7 +1,8 @@
 """Replicate runs for the validation report (``abm validate-model``; docs/validation.md).
 
-Each scenario becomes a sweep without parameters — ``replicates`` runs of the scenario with
-seeds from one root seed, for a given number of days — written to ``OUT/sweeps/<label>.yaml``
+Each scenario becomes a sweep without parameters — ``replicates`` runs of the scenario, with
+the role's fixed parameter changes (``set``), seeds from one root seed, for a given number of
+days — written to ``OUT/sweeps/<label>.yaml``
 and run by :mod:`abm.batch` into ``OUT/<label>/``: on Dask, resumable (re-running skips
 completed runs and retries failed ones), each run its own run directory. The labels are the
 caller's; nothing here knows what a scenario stands for.
@@ -26,17 +27,19 @@ SWEEPS = "sweeps"
 
 
 def write_replicate_sweep(
-    out: Path, label: str, scenario_file: Path, *, replicates: int, days: float, seed: int
+    out: Path, label: str, scenario_file: Path, *, overrides: Mapping[str, Any],
+    replicates: int, days: float, seed: int,
 ) -> Path:
-    """Write the sweep file of ``replicates`` runs of ``scenario_file`` lasting ``days``;
-    returns its path (``OUT/sweeps/<label>.yaml``)."""
+    """Write the sweep file of ``replicates`` runs of ``scenario_file`` with ``overrides``
+    (``--set`` keys → values) lasting ``days``; returns its path
+    (``OUT/sweeps/<label>.yaml``)."""
     path = out / SWEEPS / f"{label}.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
     sweep = {
         "description": f"{label}: {replicates} replicates of {scenario_file.name} for"
         f" {days:g} days (abm validate-model)",
         "scenario": str(scenario_file.resolve()),
-        "set": {"time.duration_d": days},
+        "set": {**overrides, "time.duration_d": days},
         "design": {"kind": "grid"},
         "replicates": replicates,
         "seed": seed,
@@ -46,15 +49,16 @@ def write_replicate_sweep(
 
 
 def plan_replicates(
-    scenarios: Mapping[str, Path], out: Path, *, replicates: int, days: float, seed: int
+    scenarios: Mapping[str, tuple[Path, Mapping[str, Any]]], out: Path, *, replicates: int,
+    days: float, seed: int,
 ) -> dict[str, SweepPlan]:
-    """Write and plan the replicate sweep of every scenario (label → plan); every scenario
-    is checked before anything runs."""
+    """Write and plan the replicate sweep of every label's scenario file and overrides
+    (label → plan); every scenario is checked before anything runs."""
     return {
         label: plan_sweep(write_replicate_sweep(
-            out, label, path, replicates=replicates, days=days, seed=seed
+            out, label, path, overrides=overrides, replicates=replicates, days=days, seed=seed
         ))
-        for label, path in scenarios.items()
+        for label, (path, overrides) in scenarios.items()
     }
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -21,12 +21,31 @@ import numpy as np
 from analysis import metrics
 from analysis.runs import Run
 
-ROLE_SCENARIOS: dict[str, str] = {
-    "healthy": "healthy.yaml",
-    "poems": "poems.yaml",
-    "myeloma": "myeloma.yaml",
+
+@dataclass(frozen=True)
+class Role:
+    """A group of replicate runs the report compares: a scenario file (in ``scenarios/``) and
+    parameter changes applied to it (``--set`` keys; an ablation switches one mechanism off)."""
+
+    scenario: str
+    overrides: Mapping[str, float] = field(default_factory=dict)
+
+
+NO_CLONE_SIGNALS = {"cells.plasma_cell.secretion_per_h.vegf": 0.0,
+                    "cells.plasma_cell.secretion_per_h.il6": 0.0}
+
+ROLES: dict[str, Role] = {
+    "healthy": Role("healthy.yaml"),
+    "poems": Role("poems.yaml"),
+    "myeloma": Role("myeloma.yaml"),
+    "poems_no_opg": Role("poems.yaml", {"cells.osteoblast.secretion_per_h.opg": 0.0}),
+    "poems_no_osteogenic_signal": Role(
+        "poems.yaml", {"angiogenesis.type_h_osteogenic_secretion_per_h": 0.0}),
+    "poems_no_clone_vegf_il6": Role("poems.yaml", NO_CLONE_SIGNALS),
 }
-"""The scenario file (in ``scenarios/``) playing each role of REFERENCE §3 (B, C, D)."""
+"""Every role: the scenarios playing REFERENCE §3's groups (B healthy, C POEMS, D myeloma),
+and issue 7's ablations of the POEMS scenario, each one parameter change: no OPG production,
+no endothelial (type-H) osteogenic signal, no plasma-cell VEGF and IL-6."""
 
 DIAGNOSIS_D = 30.0
 """Day at which the POEMS blood tests are read ("at diagnosis": the clone established)."""
@@ -176,6 +195,20 @@ def _ratio(role: str, reference: str, measure: Callable[[Run], float],
     return evaluate
 
 
+def _versus(role: str, reference: str, measure: Callable[[Run], float],
+            check: Callable[[float, float], bool], unit: str = "") -> Callable[[Roles], Outcome]:
+    """Means of ``measure`` over ``role``'s and ``reference``'s replicates, compared by
+    ``check(role mean, reference mean)``."""
+
+    def evaluate(roles: Roles) -> Outcome:
+        a = [measure(run) for run in roles[role]]
+        b = [measure(run) for run in roles[reference]]
+        return Outcome(f"{mean_sd(a)}{unit} vs {mean_sd(b)}{unit}",
+                       bool(check(float(np.mean(a)), float(np.mean(b)))))
+
+    return evaluate
+
+
 def _late(name: str) -> Callable[[Run], float]:
     return lambda run: late_mean(run, name)
 
@@ -191,6 +224,8 @@ def _regional(role: str, near: bool, check: Callable[[float], bool]) -> Callable
 
 def _targets() -> list[Target]:
     H, P, M = "healthy", "poems", "myeloma"
+    NO_OPG, NO_SIGNAL, NO_CLONE = ("poems_no_opg", "poems_no_osteogenic_signal",
+                                   "poems_no_clone_vegf_il6")
     rows = [
         Target("10", "Healthy BV/TV stays stable", "REFERENCE 3 B10 (Riggs 2008)",
                "within ±1 %/yr", _per_run(H, bone_change_pct_per_year,
@@ -235,6 +270,25 @@ def _targets() -> list[Target]:
                "REFERENCE 3 C20", "≥ 95 % of runs",
                _fraction_of_runs(P, lambda r: regional_bone_change_pct(r)[0] > 0,
                                  lambda f: f >= 0.95), (P,)),
+        Target("20 ablation", "POEMS without OPG production (osteoblast OPG secretion 0): "
+               "BV/TV change near the foci", "issue 7; REFERENCE 2.6, 3 F41", "no net gain (≤ 0)",
+               _regional(NO_OPG, True, lambda m: m <= 0), (NO_OPG,)),
+        Target("20 ablation", "POEMS without the endothelial osteogenic signal: BV/TV change "
+               "near the foci, vs intact POEMS", "issue 7; REFERENCE 2.6 rule 3",
+               "smaller gain or none (< intact)",
+               _versus(NO_SIGNAL, P, lambda r: regional_bone_change_pct(r)[0],
+                       lambda a, b: a < b, " %"), (NO_SIGNAL, P)),
+        Target("20 ablation", "POEMS without plasma-cell VEGF and IL-6: BV/TV change near the "
+               "foci", "issue 7", "no sclerosis (≤ +1 %, the healthy band)",
+               _regional(NO_CLONE, True, lambda m: m <= 1.0), (NO_CLONE,)),
+        Target("20 ablation", f"POEMS without plasma-cell VEGF and IL-6: serum VEGF at day "
+               f"{DIAGNOSIS_D:g}", "issue 7; REFERENCE 3 B16", "healthy (< 1000 pg/mL)",
+               _per_run(NO_CLONE, lambda r: at_day(r, "serum_vegf_pg_per_mL", DIAGNOSIS_D),
+                        lambda m: m < 1000.0, " pg/mL"), (NO_CLONE,)),
+        Target("20 ablation", "POEMS without plasma-cell VEGF and IL-6 / healthy: microvessel "
+               "density (second half)", "issue 7; REFERENCE 3 C22", "healthy (0.8–1.25×)",
+               _ratio(NO_CLONE, H, _late("microvessel_density_per_mm2"),
+                      lambda x: 0.8 <= x <= 1.25), (NO_CLONE, H)),
         Target("21", "POEMS / healthy OPG (second half)", "REFERENCE 3 C21", "up (> 1)",
                _ratio(P, H, _late("opg_mean"), lambda x: x > 1.0), (P, H)),
         Target("21", "POEMS / healthy RANKL:OPG (second half)", "REFERENCE 3 C21",
@@ -325,9 +379,10 @@ def plot_roles(roles: Roles, out: Path) -> Path:
                                   FIGURE_PANELS)
 
 
-def write_report(roles: Roles, out_dir: Path, header: Sequence[str] = ()) -> Path:
+def write_report(roles: Roles, out_dir: Path, header: Sequence[str] = ()) -> tuple[Path, int]:
     """Write ``out_dir/report.md`` (the target table, the figure, what is left to the tests)
-    and ``out_dir/figures/timeseries.png``; returns the report's path."""
+    and ``out_dir/figures/timeseries.png``; returns the report's path and the number of
+    targets that fail."""
     rows = evaluate(roles)
     figure = plot_roles(roles, out_dir / "figures" / "timeseries.png")
     passed = sum(outcome.passed for _, outcome in rows)
@@ -357,4 +412,4 @@ def write_report(roles: Roles, out_dir: Path, header: Sequence[str] = ()) -> Pat
                          f"{column(run, 'time_d')[-1]:g} days)")
     report = out_dir / "report.md"
     report.write_text("\n".join(lines) + "\n")
-    return report
+    return report, len(rows) - passed

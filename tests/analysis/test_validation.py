@@ -10,9 +10,13 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 
+from abm.scenario import load_scenario
 from analysis import validation
 from analysis.runs import Run
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
 
 def fake_run(bone, *, days=None, vegf_per_h=3e-6, **columns):
@@ -58,6 +62,34 @@ def test_ratio_and_fraction_verdicts():
     assert not lytic.evaluate({"myeloma": runs[1:2]}).passed
 
 
+def test_ablation_verdicts_compare_with_the_intact_scenario(monkeypatch):
+    """An ablation of the osteogenic signal passes when the gain near the foci is smaller
+    than intact POEMS's, and fails when it is not."""
+    smaller = target("20 ablation", "POEMS without the endothelial osteogenic signal")
+    near = {"poems": [3.0, 5.0], "poems_no_osteogenic_signal": [1.0, 2.0]}
+    with_changes = {role: [SimpleNamespace(near=v) for v in values]
+                    for role, values in near.items()}
+    monkeypatch.setattr(validation, "regional_bone_change_pct", lambda run: (run.near, 0.0))
+    outcome = smaller.evaluate(with_changes)
+    assert outcome.passed and outcome.simulated == "1.5 ± 0.707 (n = 2) % vs 4 ± 1.41 (n = 2) %"
+    with_changes["poems"] = with_changes["poems_no_osteogenic_signal"]
+    assert not smaller.evaluate(with_changes).passed
+
+
+@pytest.mark.parametrize("role", sorted(validation.ROLES))
+def test_every_role_is_a_valid_scenario_with_its_changes(role):
+    """The shipped scenario of each role loads with the role's parameter changes (a misspelt
+    ablation key would fail here, not after hours of runs)."""
+    spec = validation.ROLES[role]
+    overrides = [f"{key}={value}" for key, value in spec.overrides.items()]
+    loaded = load_scenario(SCENARIOS / spec.scenario, overrides)
+    for key, value in spec.overrides.items():
+        node = loaded.scenario.model_dump()
+        for part in key.split("."):
+            node = node[part]
+        assert node == value
+
+
 def test_targets_without_runs_of_their_roles_are_left_out():
     """Only myeloma runs: the rows of myeloma alone (27, 30), none comparing it to healthy."""
     rows = validation.evaluate({"myeloma": [fake_run([0.2, 0.19, 0.18])]})
@@ -87,13 +119,13 @@ def write_roles(folder: Path, base_yaml: Path) -> None:
     folder.mkdir()
     for role, changes in roles.items():
         text = json.dumps({"extends": str(base_yaml), **changes})
-        (folder / validation.ROLE_SCENARIOS[role]).write_text(text)
+        (folder / validation.ROLES[role].scenario).write_text(text)
 
 
 def test_validate_model_runs_replicates_and_computes_every_row(tmp_path, base_yaml):
     """Two replicates of each role for 2 days on one worker: the report has a row per target,
     each drift value is the one the test computes from the run directories, and re-running
-    reuses the completed runs."""
+    reuses the completed runs (with --strict, failing targets make the exit status 1)."""
     write_roles(tmp_path / "scenarios", base_yaml)
     out = tmp_path / "validation"
     command = [sys.executable, "-m", "abm", "validate-model", "--replicates", "2", "--days", "2",
@@ -115,8 +147,10 @@ def test_validate_model_runs_replicates_and_computes_every_row(tmp_path, base_ya
     drift = validation.mean_sd([validation.bone_change_pct_per_year(r) for r in runs])
     assert f"| {drift} %/yr |" in text
     mtimes = {p: p.stat().st_mtime for p in (out / "healthy" / "runs").rglob("manifest.json")}
-    again = subprocess.run(command, capture_output=True, text=True, timeout=900)
-    assert again.returncode == 0, again.stderr
+    again = subprocess.run(command + ["--strict"], capture_output=True, text=True, timeout=900)
+    failing = text.count("**fail**")
+    assert again.returncode == (1 if failing else 0), again.stderr
+    assert (f"{failing} targets fail" in again.stderr) == bool(failing)
     assert {p: p.stat().st_mtime for p in mtimes} == mtimes  # completed runs are not redone
 
 
@@ -131,4 +165,15 @@ def test_validate_model_reports_a_bad_scenario_in_one_line(tmp_path, base_yaml):
     )
     assert done.returncode == 2
     assert "cells.plasma_cel: unknown key" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_validate_model_rejects_an_unknown_role(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "abm", "validate-model", "--role", "poems_no_vegf",
+         "--out", str(tmp_path / "v"), "--days", "1", "--replicates", "1"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "--role: unknown role poems_no_vegf (roles: healthy, poems, myeloma" in done.stderr
+    assert not (tmp_path / "v").exists()
 
