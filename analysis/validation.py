@@ -87,6 +87,12 @@ def late_mean(run: Run, name: str) -> float:
     return float(values[days >= days[-1] / 2].mean())
 
 
+def relative_change_pct(run: Run, name: str) -> float:
+    """Change of ``name`` from the first to the last recorded row, % of the first."""
+    values = column(run, name)
+    return 100.0 * (values[-1] / values[0] - 1.0)
+
+
 def bone_change_pct_per_year(run: Run) -> float:
     """Whole-section BV/TV change over the run, % of the initial value per year."""
     days, bone = column(run, "time_d"), column(run, "bone_volume_fraction")
@@ -230,6 +236,10 @@ def _targets() -> list[Target]:
         Target("10", "Healthy BV/TV stays stable", "REFERENCE 3 B10 (Riggs 2008)",
                "within ±1 %/yr", _per_run(H, bone_change_pct_per_year,
                                           lambda m: abs(m) <= 1.0, " %/yr"), (H,)),
+        Target("10", "Healthy microvessel density stays stable (first to last row)",
+               "issue 7 (no REFERENCE number)", "within ±10 % [A]",
+               _per_run(H, lambda r: relative_change_pct(r, "microvessel_density_per_mm2"),
+                        lambda m: abs(m) <= 10.0, " %"), (H,)),
         Target("14", "Healthy marrow pO2: 95 % of marrow voxels below 32 mmHg",
                "REFERENCE 3 B14 (Spencer 2014)", "≥ 0.95",
                _per_run(H, lambda r: float(np.mean(marrow_po2(r) < HYPOXIA_CEILING_MMHG)),
@@ -318,6 +328,9 @@ def _targets() -> list[Target]:
         Target("25", "POEMS / myeloma plasma IL-1β (second half)", "REFERENCE 3 C25 (Gherardi)",
                "higher (> 1)", _ratio(P, M, _late("plasma_il1b_pg_per_mL"), lambda x: x > 1.0),
                (P, M)),
+        Target("27", "Myeloma BV/TV change near the clone's foci (first to last snapshot)",
+               "REFERENCE 3 D27; issue 7 (lytic foci)", "falls (< 0)",
+               _regional(M, True, lambda m: m < 0), (M,)),
         Target("27", "Myeloma runs with net bone loss", "REFERENCE 3 D27 (Bataille 1989)",
                "most (70–80 %)", _fraction_of_runs(M, lambda r: bone_change_pct_per_year(r) < 0,
                                                    lambda f: f >= 0.5), (M,)),
