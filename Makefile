@@ -40,10 +40,9 @@ test: $(STAMP)
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$status
 
-# The validation report (runs/validation/report.md: REFERENCE 3 targets from 3 replicates of a
-# simulated year of each scenario, resumable), then the long validation tests (marked slow).
-# The validation report (every target, the POEMS ablations) and the slow tests; fails if a
-# target or a test fails (both always run).
+# The validation report (runs/validation/report.md: REFERENCE 3 targets and the POEMS ablations
+# from 3 replicates of a simulated year of each role, resumable), then the long validation tests
+# (marked slow); fails if a target or a test fails (both always run).
 validate: $(STAMP)
 	@NUMBA_NUM_THREADS=1 $(VENV)/bin/abm validate-model --out runs/validation --strict; report=$$?; \
 	$(VENV_PY) -m pytest -m slow -rP; status=$$?; \

@@ -31,9 +31,6 @@ class Role:
     overrides: Mapping[str, float] = field(default_factory=dict)
 
 
-NO_CLONE_SIGNALS = {"cells.plasma_cell.secretion_per_h.vegf": 0.0,
-                    "cells.plasma_cell.secretion_per_h.il6": 0.0}
-
 ROLES: dict[str, Role] = {
     "healthy": Role("healthy.yaml"),
     "poems": Role("poems.yaml"),
@@ -41,7 +38,8 @@ ROLES: dict[str, Role] = {
     "poems_no_opg": Role("poems.yaml", {"cells.osteoblast.secretion_per_h.opg": 0.0}),
     "poems_no_osteogenic_signal": Role(
         "poems.yaml", {"angiogenesis.type_h_osteogenic_secretion_per_h": 0.0}),
-    "poems_no_clone_vegf_il6": Role("poems.yaml", NO_CLONE_SIGNALS),
+    "poems_no_clone_vegf_il6": Role("poems.yaml", {"cells.plasma_cell.secretion_per_h.vegf": 0.0,
+                                                   "cells.plasma_cell.secretion_per_h.il6": 0.0}),
 }
 """Every role: the scenarios playing REFERENCE §3's groups (B healthy, C POEMS, D myeloma),
 and issue 7's ablations of the POEMS scenario, each one parameter change: no OPG production,

@@ -82,9 +82,9 @@ def test_every_role_is_a_valid_scenario_with_its_changes(role):
     ablation key would fail here, not after hours of runs)."""
     spec = validation.ROLES[role]
     overrides = [f"{key}={value}" for key, value in spec.overrides.items()]
-    loaded = load_scenario(SCENARIOS / spec.scenario, overrides)
+    resolved = load_scenario(SCENARIOS / spec.scenario, overrides).scenario.model_dump()
     for key, value in spec.overrides.items():
-        node = loaded.scenario.model_dump()
+        node = resolved
         for part in key.split("."):
             node = node[part]
         assert node == value
