@@ -129,6 +129,23 @@ def coarsen(fine_off, fnx, fny, coarse_off, cnx, cny, fx, fy, alpha, wall_x, wal
                 wy[kc] += wy[kf] / fy
 
 
+@njit(cache=True)
+def build_levels(shapes, offsets, factors, alpha, wall_x, wall_y, wx, wy, diag):
+    """Every coarse level from level 0 (:func:`coarsen`) and every level's diagonal
+    (:func:`level_diagonal`), in place in the flat buffers."""
+    for level in range(shapes.shape[0]):
+        if level > 0:
+            coarsen(
+                offsets[level - 1], shapes[level - 1, 0], shapes[level - 1, 1],
+                offsets[level], shapes[level, 0], shapes[level, 1],
+                factors[level - 1, 0], factors[level - 1, 1], alpha, wall_x, wall_y, wx, wy,
+            )
+        level_diagonal(
+            offsets[level], shapes[level, 0], shapes[level, 1], alpha, wall_x, wall_y, wx, wy,
+            diag,
+        )
+
+
 @njit(cache=True, inline="always")
 def _a_times_u(d, ax, aw, ay, uc, ue, uw, j, north, south):
     """(A·u) at position ``j`` of a row, given the row slices (see :func:`_stencil`) and the
@@ -371,14 +388,15 @@ def _dot(a, b, n):
 @njit(cache=True)
 def pcg(
     shapes, offsets, factors, diag, wx, wy, chol, x, b, relative_tolerance, max_iterations,
-    sweeps, u, f, r, res, p, ap,
+    sweeps, u, f, r, p, ap,
 ):
     """Solve ``A·x = b`` on level 0 by multigrid-preconditioned CG, warm-started from ``x``.
 
     Stops when ‖b − A·x‖₂ ≤ ``relative_tolerance``·‖b‖₂ (checked before the first iteration, so a
     warm start that already satisfies it costs one operator application). ``u, f, r`` are the
-    hierarchy's flat work buffers; ``res, p, ap`` level-0-sized scratch. Returns
-    ``(iterations, relative residual)``.
+    hierarchy's flat work buffers; the CG residual lives in level 0 of ``f``, which is the
+    V-cycle's right-hand side there and which the V-cycle only reads; ``p, ap`` level-0-sized
+    scratch. Returns ``(iterations, relative residual)``.
     """
     nx, ny = shapes[0, 0], shapes[0, 1]
     n = nx * ny
@@ -387,12 +405,11 @@ def pcg(
         for k in range(n):
             x[k] = 0.0
         return 0, 0.0
+    res = f[:n]
     residual(0, nx, ny, diag, wx, wy, x, b, res)
     r_norm = np.sqrt(_dot(res, res, n))
     if r_norm <= relative_tolerance * b_norm:
         return 0, r_norm / b_norm
-    for k in range(n):
-        f[k] = res[k]
     vcycle(shapes, offsets, factors, diag, wx, wy, chol, u, f, r, sweeps)
     for k in range(n):
         p[k] = u[k]
@@ -403,14 +420,14 @@ def pcg(
         if curvature <= 0.0 or rz <= 0.0:  # exact convergence (or round-off breakdown)
             return it - 1, r_norm / b_norm
         step = rz / curvature
+        r_sq = 0.0
         for k in range(n):
             x[k] += step * p[k]
             res[k] -= step * ap[k]
-        r_norm = np.sqrt(_dot(res, res, n))
+            r_sq += res[k] * res[k]
+        r_norm = np.sqrt(r_sq)
         if r_norm <= relative_tolerance * b_norm:
             return it, r_norm / b_norm
-        for k in range(n):
-            f[k] = res[k]
         vcycle(shapes, offsets, factors, diag, wx, wy, chol, u, f, r, sweeps)
         rz_new = _dot(res, u, n)
         beta = rz_new / rz

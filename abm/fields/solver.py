@@ -85,6 +85,20 @@ class SolveReport:
     relative_residual: float
 
 
+class SolverWorkspace:
+    """Scratch arrays of a solve on one lattice shape (flat float64): the multigrid work buffers
+    ``u, f, r`` over every level and the level-0 ``rhs, p, ap``. Nothing in them outlives a
+    solve, so every species on a lattice can share one (the species are solved one after
+    another; not from several threads at once)."""
+
+    def __init__(self, shape: tuple[int, int]):
+        self.shape = (int(shape[0]), int(shape[1]))
+        total = int(mg.level_shapes(self.shape)[1][-1])
+        n = self.shape[0] * self.shape[1]
+        self.u, self.f, self.r = (np.zeros(total) for _ in range(3))
+        self.rhs, self.p, self.ap = (np.zeros(n) for _ in range(3))
+
+
 class FieldSolver:
     """Multigrid-preconditioned CG solver for one species on one lattice, reused every step.
 
@@ -96,6 +110,8 @@ class FieldSolver:
         relative_tolerance: stop when ‖residual‖₂ ≤ this × ‖right-hand side‖₂.
         max_iterations: CG iteration cap (a report with more is a failure to converge).
         sweeps: red–black smoothing sweeps before and after each coarse correction.
+        workspace: scratch arrays to share with other solvers of the same shape (default: its
+            own).
     """
 
     def __init__(
@@ -107,6 +123,7 @@ class FieldSolver:
         relative_tolerance: float = 1e-8,
         max_iterations: int = 200,
         sweeps: int = 2,
+        workspace: SolverWorkspace | None = None,
     ):
         self.shape = (int(shape[0]), int(shape[1]))
         self.voxel_um = float(voxel_um)
@@ -116,14 +133,19 @@ class FieldSolver:
         self.max_iterations = int(max_iterations)
         self.sweeps = int(sweeps)
         self.shapes, self.offsets, self.factors = mg.level_shapes(self.shape)
+        if workspace is None:
+            workspace = SolverWorkspace(self.shape)
+        elif workspace.shape != self.shape:
+            raise ValueError(f"workspace of shape {workspace.shape}, lattice {self.shape}")
+        self.workspace = workspace
         total = int(self.offsets[-1])
         n = self.shape[0] * self.shape[1]
+        # The operator of every level; level 0 of the face weights and edge couplings is
+        # written by set_diffusivity, the coarse levels by _prepare_levels.
         self._alpha, self._wall_x, self._wall_y = (np.zeros(total) for _ in range(3))
         self._wx, self._wy, self._diag = (np.zeros(total) for _ in range(3))
-        self._u, self._f, self._r = (np.zeros(total) for _ in range(3))
-        self._rhs, self._res, self._p, self._ap = (np.zeros(n) for _ in range(4))
-        self._fine_wx, self._fine_wy = np.zeros(n), np.zeros(n)
-        self._fine_wall_x, self._fine_wall_y = np.zeros(n), np.zeros(n)
+        self._fine_wx, self._fine_wy = self._wx[:n], self._wy[:n]
+        self._fine_wall_x, self._fine_wall_y = self._wall_x[:n], self._wall_y[:n]
         self._wall_source = np.zeros(n)
         coarsest = self.shapes[-1, 0] * self.shapes[-1, 1]
         self._chol = np.zeros((coarsest, coarsest))
@@ -197,7 +219,8 @@ class FieldSolver:
         alpha = self._alpha[:n]
         alpha[...] = theta
         alpha += np.ravel(np.broadcast_to(loss_per_s, self.shape)) * self.dt_s
-        rhs = self._rhs
+        work = self.workspace
+        rhs = work.rhs
         rhs[...] = np.ravel(np.broadcast_to(source_per_s, self.shape)) * self.dt_s
         rhs += theta * (c if old is None else np.ravel(old))
         rhs += self._wall_source
@@ -206,6 +229,10 @@ class FieldSolver:
                 "the steady state is undetermined: no decay, uptake, consumption, vessel "
                 "exchange or fixed-value edge anywhere"
             )
+        if not rhs.any() and alpha.min() > 0.0:  # no voxel isolated: the solution is zero
+            c[...] = 0.0
+            self.last = SolveReport(0, 0.0)
+            return self.last
         if self._levels_stale or not np.array_equal(alpha, self._built_alpha):
             self._prepare_levels()
         if self._isolated is not None:  # no coupling and no loss: the value cannot change
@@ -219,7 +246,7 @@ class FieldSolver:
         iterations, relative = mg.pcg(
             self.shapes, self.offsets, self.factors, self._diag, self._wx, self._wy, self._chol,
             c, rhs, self.relative_tolerance, self.max_iterations, self.sweeps,
-            self._u, self._f, self._r, self._res, self._p, self._ap,
+            work.u, work.f, work.r, work.p, work.ap,
         )
         np.ldexp(c, exponent, out=c)
         c[c < NEGLIGIBLE] = 0.0  # negatives (solver undershoot) and sub-physical values
@@ -238,10 +265,6 @@ class FieldSolver:
         n = self.shape[0] * self.shape[1]
         alpha = self._alpha[:n]
         self._built_alpha = alpha.copy()
-        self._wx[:n] = self._fine_wx
-        self._wy[:n] = self._fine_wy
-        self._wall_x[:n] = self._fine_wall_x
-        self._wall_y[:n] = self._fine_wall_y
         self._build_levels()
         isolated = self._diag[:n] == 0.0
         self._isolated = isolated if isolated.any() else None
@@ -256,16 +279,7 @@ class FieldSolver:
         self._levels_stale = False
 
     def _build_levels(self) -> None:
-        shapes, offsets, factors = self.shapes, self.offsets, self.factors
-        for level in range(shapes.shape[0]):
-            if level > 0:
-                mg.coarsen(
-                    offsets[level - 1], shapes[level - 1, 0], shapes[level - 1, 1],
-                    offsets[level], shapes[level, 0], shapes[level, 1],
-                    factors[level - 1, 0], factors[level - 1, 1],
-                    self._alpha, self._wall_x, self._wall_y, self._wx, self._wy,
-                )
-            mg.level_diagonal(
-                offsets[level], shapes[level, 0], shapes[level, 1], self._alpha,
-                self._wall_x, self._wall_y, self._wx, self._wy, self._diag,
-            )
+        mg.build_levels(
+            self.shapes, self.offsets, self.factors, self._alpha, self._wall_x, self._wall_y,
+            self._wx, self._wy, self._diag,
+        )
