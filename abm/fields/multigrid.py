@@ -13,7 +13,8 @@ couplings, already folded into the right-hand side by the caller.
 
 Levels live in flat float64 buffers: level ``l`` has shape ``shape[l]`` and occupies
 ``[offset[l], offset[l+1])`` in C order (``index = offset + i·ny + j``). A coarse voxel aggregates
-``factor[l]`` fine voxels per axis (2, or 1 once an axis is down to 2 voxels); coarse operators are
+``factor[l]`` fine voxels per axis (2, or 1 once an axis is down to 2 voxels; the kernels rely
+on factors being 1 or 2); coarse operators are
 re-discretized from the fine coefficients (reaction terms summed, face weights summed over the
 crossing fine faces and divided by the aggregation factor across the face), residuals are
 restricted by summation and corrections prolonged as constants. The coarsest level (≤ 64 voxels)
@@ -112,12 +113,13 @@ def coarsen(fine_off, fnx, fny, coarse_off, cnx, cny, fx, fy, alpha, wall_x, wal
         wall_y[k] = 0.0
         wx[k] = 0.0
         wy[k] = 0.0
+    sx, sy = fx >> 1, fy >> 1  # factors are 1 or 2: index // factor == index >> shift
     for i in range(fnx):
-        ci = i // fx
-        last_x = (i % fx == fx - 1) or (i == fnx - 1)
+        ci = i >> sx
+        last_x = (i & sx == sx) or (i == fnx - 1)  # the aggregate's last fine row
         for j in range(fny):
-            cj = j // fy
-            last_y = (j % fy == fy - 1) or (j == fny - 1)
+            cj = j >> sy
+            last_y = (j & sy == sy) or (j == fny - 1)
             kf = fine_off + i * fny + j
             kc = coarse_off + ci * cny + cj
             alpha[kc] += alpha[kf]
@@ -279,17 +281,21 @@ def restrict(fine_off, fnx, fny, coarse_off, cnx, cny, fx, fy, r, f):
     """Coarse right-hand side = sum of the fine residuals of each aggregate."""
     for k in range(coarse_off, coarse_off + cnx * cny):
         f[k] = 0.0
+    sx, sy = fx >> 1, fy >> 1  # factors are 1 or 2: index // factor == index >> shift
     for i in range(fnx):
+        fine_row, coarse_row = fine_off + i * fny, coarse_off + (i >> sx) * cny
         for j in range(fny):
-            f[coarse_off + (i // fx) * cny + j // fy] += r[fine_off + i * fny + j]
+            f[coarse_row + (j >> sy)] += r[fine_row + j]
 
 
 @njit(cache=True)
 def prolong_add(fine_off, fnx, fny, coarse_off, cnx, cny, fx, fy, u):
     """Add each coarse correction to every fine voxel of its aggregate."""
+    sx, sy = fx >> 1, fy >> 1  # as in restrict
     for i in range(fnx):
+        fine_row, coarse_row = fine_off + i * fny, coarse_off + (i >> sx) * cny
         for j in range(fny):
-            u[fine_off + i * fny + j] += u[coarse_off + (i // fx) * cny + j // fy]
+            u[fine_row + j] += u[coarse_row + (j >> sy)]
 
 
 # --------------------------------------------------------------------------- coarsest level
