@@ -107,7 +107,9 @@ class FieldSolver:
         voxel_um: voxel edge length, µm.
         dt_s: the implicit step Δt, seconds (also the scale of quasi-steady systems).
         edges: boundary conditions.
-        relative_tolerance: stop when ‖residual‖₂ ≤ this × ‖right-hand side‖₂.
+        relative_tolerance: stop when ‖residual‖₂ ≤ this × q × ‖right-hand side‖₂, with q = 1
+            for a quasi-steady solve and q = κ/(1 + κ) for a backward-Euler step, κ = Δt × the
+            mean loss rate (see :meth:`stopping_tolerance`).
         max_iterations: CG iteration cap (a report with more is a failure to converge).
         sweeps: red–black smoothing sweeps before and after each coarse correction.
         workspace: scratch arrays to share with other solvers of the same shape (default: its
@@ -122,7 +124,7 @@ class FieldSolver:
         edges: EdgeConditions = EdgeConditions(),
         relative_tolerance: float = 1e-8,
         max_iterations: int = 200,
-        sweeps: int = 2,
+        sweeps: int = 1,
         workspace: SolverWorkspace | None = None,
     ):
         self.shape = (int(shape[0]), int(shape[1]))
@@ -243,20 +245,39 @@ class FieldSolver:
         exponent = int(np.frexp(peak)[1])
         np.ldexp(rhs, -exponent, out=rhs)
         np.ldexp(c, -exponent, out=c)
+        tolerance = self.stopping_tolerance(theta, float(alpha.mean()))
         iterations, relative = mg.pcg(
             self.shapes, self.offsets, self.factors, self._diag, self._wx, self._wy, self._chol,
-            c, rhs, self.relative_tolerance, self.max_iterations, self.sweeps,
+            c, rhs, tolerance, self.max_iterations, self.sweeps,
             work.u, work.f, work.r, work.p, work.ap,
         )
         np.ldexp(c, exponent, out=c)
         c[c < NEGLIGIBLE] = 0.0  # negatives (solver undershoot) and sub-physical values
         self.last = SolveReport(int(iterations), float(relative))
-        if not relative <= self.relative_tolerance:  # also catches NaN
+        if not relative <= tolerance:  # also catches NaN
             raise RuntimeError(
                 f"transport solve did not converge: relative residual {relative:.3g} after "
-                f"{iterations} iterations (tolerance {self.relative_tolerance:g})"
+                f"{iterations} iterations (tolerance {tolerance:g})"
             )
         return self.last
+
+    def stopping_tolerance(self, theta: float, mean_alpha: float) -> float:
+        """The bound on ‖residual‖₂/‖right-hand side‖₂ at which CG stops.
+
+        A quasi-steady solve (``theta = 0``) stops at ``relative_tolerance``. A backward-Euler
+        step's right-hand side holds c_old, so a residual relative to it measures the field, not
+        its change; a field that approaches its steady state by less than that per step would
+        be accepted unchanged, and stall short of it by ``relative_tolerance``/κ (κ = Δt × the
+        loss rate). The step therefore stops at ``relative_tolerance`` × κ/(1 + κ), κ = Δt ×
+        the mean loss rate (``mean_alpha`` − θ, the mean of the system's reaction term minus
+        θ): the stalled field's error relative to the steady state then stays near
+        ``relative_tolerance``. Without loss (κ = 0, no steady state) it is
+        ``relative_tolerance``.
+        """
+        kappa = mean_alpha - theta
+        if theta == 0.0 or kappa <= 0.0:
+            return self.relative_tolerance
+        return self.relative_tolerance * kappa / (theta + kappa)
 
     def _prepare_levels(self) -> None:
         """Coarse operators and the coarsest factorization for the current fine coefficients.
