@@ -85,7 +85,8 @@ def test_neutralizing_antibody_adds_kon_times_its_concentration_to_the_ligand_lo
         "cells": {name: {"initial_count": 0} for name in ("plasma_cell", "stromal_cell")},
         "domain": {"vessels": {"kind": "none"}},
         "fields": {"dkk1": {"half_life_h": half_life_h, "external_production_per_h": production,
-                            "vessel_exchange_rate_per_s": 0}},
+                            "vessel_exchange_rate_per_s": 0,
+                            "solver": {"relative_tolerance": 1e-6}}},
     }
     antibody = {"mechanism": "neutralizes", "species": "dkk1",
                 "association_rate_per_nM_per_h": 0.05, "molecular_weight_kDa": 150}

@@ -13,7 +13,8 @@ couplings, already folded into the right-hand side by the caller.
 
 Levels live in flat float64 buffers: level ``l`` has shape ``shape[l]`` and occupies
 ``[offset[l], offset[l+1])`` in C order (``index = offset + i·ny + j``). A coarse voxel aggregates
-``factor[l]`` fine voxels per axis (2, or 1 once an axis is down to 2 voxels); coarse operators are
+``factor[l]`` fine voxels per axis (2, or 1 once an axis is down to 2 voxels; the kernels rely
+on factors being 1 or 2); coarse operators are
 re-discretized from the fine coefficients (reaction terms summed, face weights summed over the
 crossing fine faces and divided by the aggregation factor across the face), residuals are
 restricted by summation and corrections prolonged as constants. The coarsest level (≤ 64 voxels)
@@ -112,12 +113,13 @@ def coarsen(fine_off, fnx, fny, coarse_off, cnx, cny, fx, fy, alpha, wall_x, wal
         wall_y[k] = 0.0
         wx[k] = 0.0
         wy[k] = 0.0
+    sx, sy = fx >> 1, fy >> 1  # factors are 1 or 2: index // factor == index >> shift
     for i in range(fnx):
-        ci = i // fx
-        last_x = (i % fx == fx - 1) or (i == fnx - 1)
+        ci = i >> sx
+        last_x = (i & sx == sx) or (i == fnx - 1)  # the aggregate's last fine row
         for j in range(fny):
-            cj = j // fy
-            last_y = (j % fy == fy - 1) or (j == fny - 1)
+            cj = j >> sy
+            last_y = (j & sy == sy) or (j == fny - 1)
             kf = fine_off + i * fny + j
             kc = coarse_off + ci * cny + cj
             alpha[kc] += alpha[kf]
@@ -127,6 +129,23 @@ def coarsen(fine_off, fnx, fny, coarse_off, cnx, cny, fx, fy, alpha, wall_x, wal
                 wx[kc] += wx[kf] / fx
             if last_y:
                 wy[kc] += wy[kf] / fy
+
+
+@njit(cache=True)
+def build_levels(shapes, offsets, factors, alpha, wall_x, wall_y, wx, wy, diag):
+    """Every coarse level from level 0 (:func:`coarsen`) and every level's diagonal
+    (:func:`level_diagonal`), in place in the flat buffers."""
+    for level in range(shapes.shape[0]):
+        if level > 0:
+            coarsen(
+                offsets[level - 1], shapes[level - 1, 0], shapes[level - 1, 1],
+                offsets[level], shapes[level, 0], shapes[level, 1],
+                factors[level - 1, 0], factors[level - 1, 1], alpha, wall_x, wall_y, wx, wy,
+            )
+        level_diagonal(
+            offsets[level], shapes[level, 0], shapes[level, 1], alpha, wall_x, wall_y, wx, wy,
+            diag,
+        )
 
 
 @njit(cache=True, inline="always")
@@ -262,17 +281,21 @@ def restrict(fine_off, fnx, fny, coarse_off, cnx, cny, fx, fy, r, f):
     """Coarse right-hand side = sum of the fine residuals of each aggregate."""
     for k in range(coarse_off, coarse_off + cnx * cny):
         f[k] = 0.0
+    sx, sy = fx >> 1, fy >> 1  # factors are 1 or 2: index // factor == index >> shift
     for i in range(fnx):
+        fine_row, coarse_row = fine_off + i * fny, coarse_off + (i >> sx) * cny
         for j in range(fny):
-            f[coarse_off + (i // fx) * cny + j // fy] += r[fine_off + i * fny + j]
+            f[coarse_row + (j >> sy)] += r[fine_row + j]
 
 
 @njit(cache=True)
 def prolong_add(fine_off, fnx, fny, coarse_off, cnx, cny, fx, fy, u):
     """Add each coarse correction to every fine voxel of its aggregate."""
+    sx, sy = fx >> 1, fy >> 1  # as in restrict
     for i in range(fnx):
+        fine_row, coarse_row = fine_off + i * fny, coarse_off + (i >> sx) * cny
         for j in range(fny):
-            u[fine_off + i * fny + j] += u[coarse_off + (i // fx) * cny + j // fy]
+            u[fine_row + j] += u[coarse_row + (j >> sy)]
 
 
 # --------------------------------------------------------------------------- coarsest level
@@ -371,14 +394,15 @@ def _dot(a, b, n):
 @njit(cache=True)
 def pcg(
     shapes, offsets, factors, diag, wx, wy, chol, x, b, relative_tolerance, max_iterations,
-    sweeps, u, f, r, res, p, ap,
+    sweeps, u, f, r, p, ap,
 ):
     """Solve ``A·x = b`` on level 0 by multigrid-preconditioned CG, warm-started from ``x``.
 
     Stops when ‖b − A·x‖₂ ≤ ``relative_tolerance``·‖b‖₂ (checked before the first iteration, so a
     warm start that already satisfies it costs one operator application). ``u, f, r`` are the
-    hierarchy's flat work buffers; ``res, p, ap`` level-0-sized scratch. Returns
-    ``(iterations, relative residual)``.
+    hierarchy's flat work buffers; the CG residual lives in level 0 of ``f``, which is the
+    V-cycle's right-hand side there and which the V-cycle only reads; ``p, ap`` level-0-sized
+    scratch. Returns ``(iterations, relative residual)``.
     """
     nx, ny = shapes[0, 0], shapes[0, 1]
     n = nx * ny
@@ -387,12 +411,11 @@ def pcg(
         for k in range(n):
             x[k] = 0.0
         return 0, 0.0
+    res = f[:n]
     residual(0, nx, ny, diag, wx, wy, x, b, res)
     r_norm = np.sqrt(_dot(res, res, n))
     if r_norm <= relative_tolerance * b_norm:
         return 0, r_norm / b_norm
-    for k in range(n):
-        f[k] = res[k]
     vcycle(shapes, offsets, factors, diag, wx, wy, chol, u, f, r, sweeps)
     for k in range(n):
         p[k] = u[k]
@@ -403,14 +426,14 @@ def pcg(
         if curvature <= 0.0 or rz <= 0.0:  # exact convergence (or round-off breakdown)
             return it - 1, r_norm / b_norm
         step = rz / curvature
+        r_sq = 0.0
         for k in range(n):
             x[k] += step * p[k]
             res[k] -= step * ap[k]
-        r_norm = np.sqrt(_dot(res, res, n))
+            r_sq += res[k] * res[k]
+        r_norm = np.sqrt(r_sq)
         if r_norm <= relative_tolerance * b_norm:
             return it, r_norm / b_norm
-        for k in range(n):
-            f[k] = res[k]
         vcycle(shapes, offsets, factors, diag, wx, wy, chol, u, f, r, sweeps)
         rz_new = _dot(res, u, n)
         beta = rz_new / rz

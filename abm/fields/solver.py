@@ -85,6 +85,20 @@ class SolveReport:
     relative_residual: float
 
 
+class SolverWorkspace:
+    """Scratch arrays of a solve on one lattice shape (flat float64): the multigrid work buffers
+    ``u, f, r`` over every level and the level-0 ``rhs, p, ap``. Nothing in them outlives a
+    solve, so every species on a lattice can share one (the species are solved one after
+    another; not from several threads at once)."""
+
+    def __init__(self, shape: tuple[int, int]):
+        self.shape = (int(shape[0]), int(shape[1]))
+        total = int(mg.level_shapes(self.shape)[1][-1])
+        n = self.shape[0] * self.shape[1]
+        self.u, self.f, self.r = (np.zeros(total) for _ in range(3))
+        self.rhs, self.p, self.ap = (np.zeros(n) for _ in range(3))
+
+
 class FieldSolver:
     """Multigrid-preconditioned CG solver for one species on one lattice, reused every step.
 
@@ -93,9 +107,13 @@ class FieldSolver:
         voxel_um: voxel edge length, µm.
         dt_s: the implicit step Δt, seconds (also the scale of quasi-steady systems).
         edges: boundary conditions.
-        relative_tolerance: stop when ‖residual‖₂ ≤ this × ‖right-hand side‖₂.
+        relative_tolerance: stop when ‖residual‖₂ ≤ this × q × ‖right-hand side‖₂, with q = 1
+            for a quasi-steady solve and q = κ/(1 + κ) for a backward-Euler step, κ = Δt × the
+            mean loss rate (see :meth:`stopping_tolerance`).
         max_iterations: CG iteration cap (a report with more is a failure to converge).
         sweeps: red–black smoothing sweeps before and after each coarse correction.
+        workspace: scratch arrays to share with other solvers of the same shape (default: its
+            own).
     """
 
     def __init__(
@@ -106,7 +124,8 @@ class FieldSolver:
         edges: EdgeConditions = EdgeConditions(),
         relative_tolerance: float = 1e-8,
         max_iterations: int = 200,
-        sweeps: int = 2,
+        sweeps: int = 1,
+        workspace: SolverWorkspace | None = None,
     ):
         self.shape = (int(shape[0]), int(shape[1]))
         self.voxel_um = float(voxel_um)
@@ -116,14 +135,19 @@ class FieldSolver:
         self.max_iterations = int(max_iterations)
         self.sweeps = int(sweeps)
         self.shapes, self.offsets, self.factors = mg.level_shapes(self.shape)
+        if workspace is None:
+            workspace = SolverWorkspace(self.shape)
+        elif workspace.shape != self.shape:
+            raise ValueError(f"workspace of shape {workspace.shape}, lattice {self.shape}")
+        self.workspace = workspace
         total = int(self.offsets[-1])
         n = self.shape[0] * self.shape[1]
+        # The operator of every level; level 0 of the face weights and edge couplings is
+        # written by set_diffusivity, the coarse levels by _prepare_levels.
         self._alpha, self._wall_x, self._wall_y = (np.zeros(total) for _ in range(3))
         self._wx, self._wy, self._diag = (np.zeros(total) for _ in range(3))
-        self._u, self._f, self._r = (np.zeros(total) for _ in range(3))
-        self._rhs, self._res, self._p, self._ap = (np.zeros(n) for _ in range(4))
-        self._fine_wx, self._fine_wy = np.zeros(n), np.zeros(n)
-        self._fine_wall_x, self._fine_wall_y = np.zeros(n), np.zeros(n)
+        self._fine_wx, self._fine_wy = self._wx[:n], self._wy[:n]
+        self._fine_wall_x, self._fine_wall_y = self._wall_x[:n], self._wall_y[:n]
         self._wall_source = np.zeros(n)
         coarsest = self.shapes[-1, 0] * self.shapes[-1, 1]
         self._chol = np.zeros((coarsest, coarsest))
@@ -197,7 +221,8 @@ class FieldSolver:
         alpha = self._alpha[:n]
         alpha[...] = theta
         alpha += np.ravel(np.broadcast_to(loss_per_s, self.shape)) * self.dt_s
-        rhs = self._rhs
+        work = self.workspace
+        rhs = work.rhs
         rhs[...] = np.ravel(np.broadcast_to(source_per_s, self.shape)) * self.dt_s
         rhs += theta * (c if old is None else np.ravel(old))
         rhs += self._wall_source
@@ -206,6 +231,10 @@ class FieldSolver:
                 "the steady state is undetermined: no decay, uptake, consumption, vessel "
                 "exchange or fixed-value edge anywhere"
             )
+        if not rhs.any() and alpha.min() > 0.0:  # no voxel isolated: the solution is zero
+            c[...] = 0.0
+            self.last = SolveReport(0, 0.0)
+            return self.last
         if self._levels_stale or not np.array_equal(alpha, self._built_alpha):
             self._prepare_levels()
         if self._isolated is not None:  # no coupling and no loss: the value cannot change
@@ -216,20 +245,39 @@ class FieldSolver:
         exponent = int(np.frexp(peak)[1])
         np.ldexp(rhs, -exponent, out=rhs)
         np.ldexp(c, -exponent, out=c)
+        tolerance = self.stopping_tolerance(theta, float(alpha.mean()))
         iterations, relative = mg.pcg(
             self.shapes, self.offsets, self.factors, self._diag, self._wx, self._wy, self._chol,
-            c, rhs, self.relative_tolerance, self.max_iterations, self.sweeps,
-            self._u, self._f, self._r, self._res, self._p, self._ap,
+            c, rhs, tolerance, self.max_iterations, self.sweeps,
+            work.u, work.f, work.r, work.p, work.ap,
         )
         np.ldexp(c, exponent, out=c)
         c[c < NEGLIGIBLE] = 0.0  # negatives (solver undershoot) and sub-physical values
         self.last = SolveReport(int(iterations), float(relative))
-        if not relative <= self.relative_tolerance:  # also catches NaN
+        if not relative <= tolerance:  # also catches NaN
             raise RuntimeError(
                 f"transport solve did not converge: relative residual {relative:.3g} after "
-                f"{iterations} iterations (tolerance {self.relative_tolerance:g})"
+                f"{iterations} iterations (tolerance {tolerance:g})"
             )
         return self.last
+
+    def stopping_tolerance(self, theta: float, mean_alpha: float) -> float:
+        """The bound on ‖residual‖₂/‖right-hand side‖₂ at which CG stops.
+
+        A quasi-steady solve (``theta = 0``) stops at ``relative_tolerance``. A backward-Euler
+        step's right-hand side holds c_old, so a residual relative to it measures the field, not
+        its change; a field that approaches its steady state by less than that per step would
+        be accepted unchanged, and stall short of it by ``relative_tolerance``/κ (κ = Δt × the
+        loss rate). The step therefore stops at ``relative_tolerance`` × κ/(1 + κ), κ = Δt ×
+        the mean loss rate (``mean_alpha`` − θ, the mean of the system's reaction term minus
+        θ): the stalled field's error relative to the steady state then stays near
+        ``relative_tolerance``. Without loss (κ = 0, no steady state) it is
+        ``relative_tolerance``.
+        """
+        kappa = mean_alpha - theta
+        if theta == 0.0 or kappa <= 0.0:
+            return self.relative_tolerance
+        return self.relative_tolerance * kappa / (theta + kappa)
 
     def _prepare_levels(self) -> None:
         """Coarse operators and the coarsest factorization for the current fine coefficients.
@@ -238,10 +286,6 @@ class FieldSolver:
         n = self.shape[0] * self.shape[1]
         alpha = self._alpha[:n]
         self._built_alpha = alpha.copy()
-        self._wx[:n] = self._fine_wx
-        self._wy[:n] = self._fine_wy
-        self._wall_x[:n] = self._fine_wall_x
-        self._wall_y[:n] = self._fine_wall_y
         self._build_levels()
         isolated = self._diag[:n] == 0.0
         self._isolated = isolated if isolated.any() else None
@@ -256,16 +300,7 @@ class FieldSolver:
         self._levels_stale = False
 
     def _build_levels(self) -> None:
-        shapes, offsets, factors = self.shapes, self.offsets, self.factors
-        for level in range(shapes.shape[0]):
-            if level > 0:
-                mg.coarsen(
-                    offsets[level - 1], shapes[level - 1, 0], shapes[level - 1, 1],
-                    offsets[level], shapes[level, 0], shapes[level, 1],
-                    factors[level - 1, 0], factors[level - 1, 1],
-                    self._alpha, self._wall_x, self._wall_y, self._wx, self._wy,
-                )
-            mg.level_diagonal(
-                offsets[level], shapes[level, 0], shapes[level, 1], self._alpha,
-                self._wall_x, self._wall_y, self._wx, self._wy, self._diag,
-            )
+        mg.build_levels(
+            self.shapes, self.offsets, self.factors, self._alpha, self._wall_x, self._wall_y,
+            self._wx, self._wy, self._diag,
+        )

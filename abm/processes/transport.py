@@ -40,7 +40,7 @@ import numpy as np
 
 from abm.cells.table import ACTIVE, CELL_TYPE_CODE, STAGES
 from abm.fields import binding
-from abm.fields.solver import EdgeConditions, FieldSolver, SolveReport
+from abm.fields.solver import EdgeConditions, FieldSolver, SolveReport, SolverWorkspace
 from abm.fields.sources import deposit_cell_rates, linearized_consumption
 from abm.fields.stack import MARROW, VESSEL_LUMEN
 from abm.processes.hypoxia import HIF_COLUMN
@@ -99,7 +99,12 @@ class SpeciesTransport:
     secretion has gains (``cells.<type>.hif_secretion_gain``)."""
 
     @classmethod
-    def from_scenario(cls, name: str, spec: FieldSpecies, scenario: Scenario) -> SpeciesTransport:
+    def from_scenario(
+        cls, name: str, spec: FieldSpecies, scenario: Scenario,
+        workspace: SolverWorkspace | None = None,
+    ) -> SpeciesTransport:
+        """One species' coefficients; its solver uses ``workspace`` for scratch (shared by every
+        species of a model; default: its own)."""
         domain, step_s = scenario.domain, scenario.time.step_h * units.SECONDS_PER_HOUR
         quasi_steady = spec.solver.mode == "quasi_steady"
         substeps = 1 if quasi_steady else spec.solver.substeps
@@ -120,7 +125,7 @@ class SpeciesTransport:
             name=name,
             solver=FieldSolver(
                 domain.shape, domain.voxel_um, step_s / substeps, edge_conditions(spec.boundary),
-                relative_tolerance=spec.solver.relative_tolerance,
+                relative_tolerance=spec.solver.relative_tolerance, workspace=workspace,
             ),
             theta=0.0 if quasi_steady else 1.0,
             substeps=substeps,
@@ -157,8 +162,9 @@ class Transport:
 
     def __init__(self, model: MarrowModel):
         scenario = model.config
+        workspace = SolverWorkspace(scenario.domain.shape)  # species are solved one by one
         self.species = [
-            SpeciesTransport.from_scenario(name, spec, scenario)
+            SpeciesTransport.from_scenario(name, spec, scenario, workspace)
             for name, spec in scenario.fields.items()
         ]
         self.opg_rankl_kd_pM = scenario.binding.opg_rankl_dissociation_constant_pM
@@ -198,9 +204,14 @@ class Transport:
             if released is not None:
                 source += released / self.step_s
                 released[...] = 0.0
-            loss += sp.decay_per_s
-            loss += model.treatment.marrow_sink_per_h.get(sp.name, 0.0) / units.SECONDS_PER_HOUR
-            source += sp.production_per_s
+            # Uniform terms only where non-zero: adding 0.0 would change no value.
+            sink_per_h = model.treatment.marrow_sink_per_h.get(sp.name, 0.0)
+            for array, uniform in (
+                (loss, sp.decay_per_s), (loss, sink_per_h / units.SECONDS_PER_HOUR),
+                (source, sp.production_per_s),
+            ):
+                if uniform != 0.0:
+                    array += uniform
             if sp.exchange_per_s > 0.0:
                 loss += sp.exchange_per_s * self.lumen
                 source += sp.exchange_per_s * sp.blood_value * self.lumen

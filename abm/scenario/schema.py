@@ -352,7 +352,9 @@ class Solver(Strict):
     )
     substeps: int = Field(ge=1, le=100_000, description="Backward-Euler steps per model step.")
     relative_tolerance: Annotated[float, Field(gt=0.0, le=1e-3)] = Field(
-        description="Stop the iterative solve when ||residual||2 <= this x ||right-hand side||2."
+        description="Stop the iterative solve when ||residual||2 <= this x ||right-hand side||2"
+        " (quasi_steady), or this x k.dt/(1 + k.dt) x ||right-hand side||2 (implicit; k.dt = step"
+        " x mean loss rate, so a slowly approaching field cannot stall; docs/transport.md)."
     )
 
 
