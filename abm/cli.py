@@ -1,5 +1,7 @@
-"""The ``abm`` command line: run, branch, validate, schema, info (and plot, animate, view from
-:mod:`abm.cli_figures`, sweep from :mod:`abm.batch.cli`).
+"""The ``abm`` command line: run, branch, validate, schema, info, sweep (from
+:mod:`abm.batch.cli`), and the commands that installed packages add through the
+:data:`COMMAND_PLUGINS` entry points (this project's :mod:`analysis` adds plot, animate, view and
+validate-model: they draw or report, which the simulator itself never does).
 
 User mistakes (a bad scenario, an existing or corrupt run directory) print one line per problem
 to standard error and exit with status 2; they never show a traceback.
@@ -9,12 +11,12 @@ from __future__ import annotations
 
 import json
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from abm import cli_figures
 from abm.batch.cli import sweep_app
 from abm.cli_common import INTERRUPTED, USAGE_ERROR, ProgressOption, fail, progress_mode
 from abm.scenario import ScenarioError, json_schema, load_scenario
@@ -147,86 +149,6 @@ def branch(
         print(path)
 
 
-@app.command("validate-model")
-def validate_model(
-    replicates: Annotated[int, typer.Option(min=1, help="Runs (seeds) per scenario.")] = 3,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder of the runs and the report.")]
-    = Path("runs/validation"),
-    days: Annotated[float, typer.Option(min=1, help="Simulated days per run.")] = 365,
-    seed: Annotated[int, typer.Option(min=0, help="Root seed of the replicates' seeds.")] = 1,
-    scenarios_dir: Annotated[
-        Path, typer.Option("--scenarios", help="Folder holding the healthy, POEMS and myeloma"
-                           " scenario files.")
-    ] = Path("scenarios"),
-    roles: Annotated[
-        list[str] | None, typer.Option(
-            "--role", help="Run only this role (repeatable) [default: every role: healthy,"
-            " poems, myeloma and the POEMS ablations].")
-    ] = None,
-    workers: Annotated[
-        int | None, typer.Option(min=1, help="Local workers [default: one per core].")
-    ] = None,
-    scheduler: Annotated[
-        str | None, typer.Option(help="Address of an existing Dask scheduler (tcp://host:port).")
-    ] = None,
-    progress: ProgressOption = "auto",
-    strict: Annotated[
-        bool, typer.Option("--strict", help="Exit with status 1 if any target fails.")
-    ] = False,
-) -> None:
-    """Run the REFERENCE §3 calibration targets the model covers (healthy, POEMS and myeloma
-    scenarios and the POEMS ablations, with replicates, on Dask) and write OUT/report.md with
-    the table and figures; re-running continues where it stopped. Prints the report's path;
-    exits with status 1 if a run failed (the report then covers the completed runs), or with
-    --strict if a target fails."""
-    from abm.batch.clusters import ClusterError, sweep_client
-    from abm.io.errors import RunDirectoryError
-    from abm.provenance import git_revision, utc_now
-    from abm.validation import plan_replicates, run_replicates
-    from analysis.runs import Run
-    from analysis.validation import ROLES, write_report
-
-    progress_mode(progress)
-    if scheduler is not None and workers is not None:
-        fail("--scheduler uses the workers it has: no --workers with it")
-    unknown = sorted(set(roles or ()) - set(ROLES))
-    if unknown:
-        fail(f"--role: unknown role {', '.join(unknown)} (roles: {', '.join(ROLES)})")
-    chosen = [role for role in ROLES if not roles or role in roles]
-    scenarios = {role: (scenarios_dir / ROLES[role].scenario, ROLES[role].overrides)
-                 for role in chosen}
-    try:
-        plans = plan_replicates(scenarios, out, replicates=replicates, days=days, seed=seed)
-        with sweep_client(workers=workers, scheduler=scheduler) as client:
-            completed, failed = run_replicates(plans, out, client, progress=progress)
-        runs = {role: [Run.open(path) for path in paths] for role, paths in completed.items()}
-    except (ScenarioError, ClusterError, RunDirectoryError) as exc:
-        fail(str(exc))
-    except KeyboardInterrupt:
-        print(f"interrupted; run the same command again to continue {out}", file=sys.stderr)
-        raise typer.Exit(INTERRUPTED) from None
-    revision = git_revision()
-    commit = "unknown" if revision is None else revision["revision"][:12] + (
-        " (with uncommitted changes)" if revision["dirty"] else ""
-    )
-    header = [
-        f"Written {utc_now()} by `abm validate-model --replicates {replicates} --days {days:g}"
-        f" --seed {seed}` at git revision {commit}.",
-        "",
-        "Scenarios: " + ", ".join(
-            f"{role} `{path}`" + "".join(f" `{key}={value:g}`" for key, value in changes.items())
-            for role, (path, changes) in scenarios.items()) + ".",
-    ]
-    report, failing = write_report(runs, out, header)
-    print(report)
-    if failed:
-        print(f"{failed} runs failed; run the same command again to retry them", file=sys.stderr)
-    if strict and failing:
-        print(f"{failing} targets fail (see {report})", file=sys.stderr)
-    if failed or (strict and failing):
-        raise typer.Exit(1)
-
-
 @app.command()
 def validate(
     scenarios: Annotated[list[Path], typer.Argument(help="Scenario YAML files.")],
@@ -280,8 +202,14 @@ def info(run_dir: Annotated[Path, typer.Argument(help="A run directory.")]) -> N
         print(line)
 
 
+COMMAND_PLUGINS = "abm.commands"
+"""Entry-point group through which an installed package adds commands: each entry point names a
+function that takes the ``abm`` Typer app and registers its commands on it (``analysis`` declares
+``analysis.cli:register`` in pyproject.toml)."""
+
 app.add_typer(sweep_app, name="sweep")
-cli_figures.register(app)
+for _plugin in entry_points(group=COMMAND_PLUGINS):
+    _plugin.load()(app)
 
 
 def main() -> None:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import shutil
 import subprocess
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
+import abm
 from abm.io.rundir import RunDirectory
 
 STEPS = 96
@@ -229,6 +232,30 @@ def test_impossible_placement_fails_before_creating_the_run_directory(
 
 
 def test_importing_abm_does_not_import_matplotlib(tmp_path):
-    code = "import abm, sys; import abm.model; sys.exit('matplotlib' in sys.modules)"
+    code = "import abm, sys; import abm.cli, abm.model; sys.exit('matplotlib' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_the_simulator_never_imports_analysis():
+    """DESIGN.md: ``abm`` never imports ``analysis``; its commands come in as a plugin."""
+    package = Path(abm.__file__).parent
+    offenders = []
+    for module in sorted(package.rglob("*.py")):
+        for node in ast.walk(ast.parse(module.read_text(), str(module))):
+            names = (
+                [alias.name for alias in node.names] if isinstance(node, ast.Import)
+                else [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            )
+            offenders += [f"{module.relative_to(package)}: {name}" for name in names
+                          if name.split(".")[0] == "analysis"]
+    assert offenders == []
+
+
+def test_the_analysis_commands_are_registered_through_the_entry_point():
+    from abm.cli import COMMAND_PLUGINS, app
+
+    plugins = [entry.value for entry in entry_points(group=COMMAND_PLUGINS)]
+    assert plugins == ["analysis.cli:register"]
+    commands = {command.name or command.callback.__name__ for command in app.registered_commands}
+    assert {"plot", "animate", "view", "validate-model"} <= commands

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 
 import numpy as np
 from PIL import Image
@@ -66,11 +65,6 @@ def test_bad_input_is_one_line_and_exit_2(synthetic_run, run_cli, tmp_path):
     one_line_error(run_cli(["animate", run, "--out", tmp_path / "m.mp4", "--series", "nope"]),
                    "no time-series column 'nope'")
     assert not (tmp_path / "m.mp4").exists()
-
-
-def test_importing_the_cli_does_not_import_matplotlib():
-    code = "import sys, abm.cli; sys.exit('matplotlib' in sys.modules or 'analysis' in sys.modules)"
-    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 
 def test_animate_prints_the_movie_last_and_reports_progress_lines(synthetic_run, run_cli,

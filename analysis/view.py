@@ -1,7 +1,7 @@
 """The interactive view: a Mesa ``SolaraViz`` page of a live model — its tissue view and live
 time series, with sliders for a few key parameters of the plasma-cell clone.
 
-Served by ``abm view SCENARIO`` (which runs ``solara run abm.view`` with the scenario's path in
+Served by ``abm view SCENARIO`` (which runs ``solara run analysis.view`` with the scenario's path in
 the environment variable ``ABM_VIEW_SCENARIO``). Needs the optional ``viz`` dependencies
 (``pip install -e ".[viz]"``). Imports solara, Mesa's visualization and matplotlib at import
 time: only the ``view`` command (and tests) import this module. The tissue view is drawn by
@@ -18,12 +18,12 @@ from matplotlib.figure import Figure
 from mesa.datacollection import DataCollector
 from mesa.visualization import Slider, SolaraViz, make_plot_component
 
-from abm.cli_figures import VIEW_SCENARIO_ENV
 from abm.model import MarrowModel
 from abm.observers.snapshots import cell_type_map
 from abm.observers.timeseries import readouts
 from abm.scenario import load_scenario
 from analysis import tissue
+from analysis.cli import VIEW_SCENARIO_ENV
 from analysis.figures import draw_tissue_panel, heat_colorbar, tissue_legend_handles
 
 HEAT_FIELD = "vegf"

@@ -17,12 +17,12 @@ pytest.importorskip("solara", reason="the optional viz dependencies are not inst
 
 @pytest.fixture
 def view(tiny_scenario, monkeypatch):
-    from abm.cli_figures import VIEW_SCENARIO_ENV
+    from analysis.cli import VIEW_SCENARIO_ENV
 
     monkeypatch.setenv(VIEW_SCENARIO_ENV, str(tiny_scenario))
-    import abm.view
+    import analysis.view
 
-    return importlib.reload(abm.view)
+    return importlib.reload(analysis.view)
 
 
 def test_sliders_set_the_model_and_series_are_collected(view, tiny_scenario, load):
