@@ -1,9 +1,10 @@
-"""The osteoclast lineage: precursors enter from vessels, fuse and activate on bone where RANK is
+"""The osteoclast lineage: precursors arise in the marrow, fuse and activate on bone where RANK is
 occupied by free RANKL, resorb bone (releasing TGF-β from the matrix) and die.
 
 Two processes (``bone.osteoclasts`` in the scenario; rules in :mod:`abm.cells.kernels`):
 
-- :class:`OsteoclastFates` (decisions): precursor entry from vessel-lumen voxels, precursor
+- :class:`OsteoclastFates` (decisions): precursor supply from the marrow's myeloid pool (a
+  constant source per marrow voxel, Pivonka 2008's D_OCp: not scaled by vessels), precursor
   death, activation of precursors touching bone with rate k_act·θ, θ = R^n/(R^n + K^n) the RANK
   occupancy by free RANKL R (Pivonka 2008 π_act,OCp); active osteoclasts die by an apoptosis
   clock (Erlang-distributed lifespan, ``active_lifespan_d`` in ``active_lifespan_stages``
@@ -22,8 +23,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from abm.cells import kernels
-from abm.cells.table import CELL_TYPE_CODE, PRECURSOR
-from abm.fields.stack import VESSEL_LUMEN
+from abm.cells.table import CELL_TYPE_CODE, EMPTY, PRECURSOR
+from abm.fields.stack import MARROW
 from abm.scenario import units
 from abm.scenario.schema import BONE_LAYER, FREE_RANKL_LAYER, OSTEOID_LAYER
 
@@ -34,7 +35,7 @@ OSTEOCLAST = CELL_TYPE_CODE["osteoclast"]
 
 
 class OsteoclastFates:
-    """Osteoclast decisions: precursor entry from vessels, precursor death, activation, and the
+    """Osteoclast decisions: precursor supply in the marrow, precursor death, activation, and the
     death of active osteoclasts (apoptosis clock, TGF-β).
 
     Attributes:
@@ -46,7 +47,7 @@ class OsteoclastFates:
     def __init__(self, model: MarrowModel):
         rules = model.config.bone.osteoclasts
         self.entry_probability = units.event_probability(
-            units.per_day_to_per_h(rules.precursor_entry_per_lumen_voxel_per_day), model.step_h
+            units.per_day_to_per_h(rules.precursor_supply_per_marrow_voxel_per_day), model.step_h
         )
         self.precursor_death_per_h = units.per_day_to_per_h(rules.precursor_death_rate_per_day)
         self.max_activation_per_h = units.per_day_to_per_h(rules.max_activation_rate_per_day)
@@ -58,7 +59,7 @@ class OsteoclastFates:
         self.tgfb_half_saturation = rules.tgfb_apoptosis_half_saturation_pM
         self.periodic = model.config.domain.boundary == "periodic"
         self._tissue_version = -1
-        self._lumen = np.zeros((0, 2), dtype=np.int64)
+        self._marrow = np.zeros((0, 2), dtype=np.int64)
         self.activated_total = 0
         self.died_total = 0
         self.entered_total = 0
@@ -91,28 +92,20 @@ class OsteoclastFates:
         self.died_total += died
 
     def _enter(self, model: MarrowModel) -> None:
-        """Each lumen voxel releases a precursor with the entry probability, into its first
-        free marrow neighbour from a random direction (none free: no entry)."""
+        """Each marrow voxel gives rise to a precursor with the supply probability; a voxel
+        already holding a cell gives none (crowded marrow makes fewer myeloid cells)."""
         fields, table, rng = model.fields, model.cells, model.rng
         if fields.tissue_version != self._tissue_version:
-            self._lumen = np.argwhere(fields.tissue == VESSEL_LUMEN)
+            self._marrow = np.argwhere(fields.tissue == MARROW)
             self._tissue_version = fields.tissue_version
-        n_entries = rng.binomial(len(self._lumen), self.entry_probability)
-        if n_entries == 0:
+        n_sources = rng.binomial(len(self._marrow), self.entry_probability)
+        if n_sources == 0:
             return
-        sources = self._lumen[np.sort(rng.choice(len(self._lumen), n_entries, replace=False))]
-        first = rng.integers(0, 4, size=n_entries)
-        nx, ny = fields.tissue.shape
-        for (sx, sy), d in zip(sources, first, strict=True):
-            for j in range(4):
-                tx, ty = kernels.neighbour(sx, sy, (d + j) % 4, nx, ny, self.periodic)
-                if kernels.is_free(tx, ty, table.occupant, fields.tissue):
-                    table.append(
-                        np.array([OSTEOCLAST], dtype=np.int8), np.array([tx], dtype=np.int32),
-                        np.array([ty], dtype=np.int32), PRECURSOR,
-                    )
-                    self.entered_total += 1
-                    break
+        x, y = self._marrow[np.sort(rng.choice(len(self._marrow), n_sources, replace=False))].T
+        free = table.occupant[x, y] == EMPTY
+        x, y = x[free].astype(np.int32), y[free].astype(np.int32)
+        table.append(np.full(len(x), OSTEOCLAST, dtype=np.int8), x, y, PRECURSOR)
+        self.entered_total += len(x)
 
     def readouts(self) -> dict[str, int]:
         """Cumulative event counts for the time series."""

@@ -713,13 +713,14 @@ class Angiogenesis(Strict):
 
 
 class OsteoclastLineage(Strict):
-    """Osteoclast precursors enter from vessels, activate on bone where RANK is occupied by free
+    """Osteoclast precursors arise in the marrow, activate on bone where RANK is occupied by free
     RANKL, resorb, and die by an apoptosis clock or TGF-β-induced apoptosis
     (``cells.osteoclast.death_rate_per_day`` adds a background death to every stage)."""
 
-    precursor_entry_per_lumen_voxel_per_day: NonNegative = Field(
-        description="Precursors (circulating monocytes) entering the marrow per vessel-lumen"
-        " voxel per day, into a free neighbouring marrow voxel."
+    precursor_supply_per_marrow_voxel_per_day: NonNegative = Field(
+        description="Precursors (monocyte/macrophage-lineage cells of the marrow's myeloid pool)"
+        " arising per marrow voxel per day, in that voxel if it holds no cell; a constant"
+        " source, not scaled by the vessels (Pivonka 2008 D_OCp)."
     )
     precursor_motility_um2_per_h: NonNegative = Field(
         description="Random-walk motility of precursors, µm²/h (active osteoclasts stay on bone)."

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from abm.cells.kernels import touches_bone
-from abm.cells.table import ACTIVE, CELL_TYPE_CODE, PRECURSOR
-from abm.fields.stack import VESSEL_LUMEN
+from abm.cells.table import ACTIVE, CELL_TYPE_CODE, EMPTY
+from abm.fields.stack import MARROW, VESSEL_LUMEN
 from abm.model import MarrowModel
 
 BONE_SECTION = {
@@ -82,25 +82,31 @@ def test_resorption_and_formation_rates_per_active_cell(bone_model):
     assert formation.formed_total_voxels <= 12 * formation.apposition_per_step + 1e-15
 
 
-def test_osteoclast_precursors_enter_next_to_vessels(bone_model):
+def test_osteoclast_precursors_arise_in_free_marrow_wherever_the_vessels_are(bone_model):
+    """The precursor supply is a constant marrow source (Pivonka's D_OCp): new precursors sit
+    on voxels that were free marrow, about as many near vessels as away from them."""
     model = bone_model(
-        overrides=["bone.osteoclasts.precursor_entry_per_lumen_voxel_per_day=2",
+        overrides=["bone.osteoclasts.precursor_supply_per_marrow_voxel_per_day=2",
                    "bone.osteoclasts.precursor_motility_um2_per_h=0"]
     )
-    model.step()
     table, tissue = model.cells, model.fields.tissue
-    oc = CELL_TYPE_CODE["osteoclast"]
-    new = np.flatnonzero(
-        table["alive"] & (table["cell_type"] == oc) & (table["stage"] == PRECURSOR)
-    )
-    assert len(new) > 5
+    free_before = (tissue == MARROW) & (table.occupant == EMPTY)
+    slots_before = table.n_slots
+    model.step()
+    new = slots_before + np.flatnonzero(  # some may already have activated or died
+        table["cell_type"][slots_before:] == CELL_TYPE_CODE["osteoclast"])
     assert process(model, "osteoclast_fates").entered_total == len(new)
+    assert np.all(free_before[table["x"][new], table["y"][new]])
+    expected = free_before.sum() * (1 - np.exp(-2 / 24))
+    assert abs(len(new) - expected) < 4 * np.sqrt(expected)
     lumen = tissue == VESSEL_LUMEN
     near_lumen = np.zeros_like(lumen)
     for axis in (0, 1):
         for shift in (1, -1):
             near_lumen |= np.roll(lumen, shift, axis=axis)
-    assert np.all(near_lumen[table["x"][new], table["y"][new]])
+    share_near = near_lumen[table["x"][new], table["y"][new]].mean()
+    assert share_near == pytest.approx((near_lumen & free_before).sum() / free_before.sum(),
+                                       abs=0.1)
 
 
 def test_initial_bone_cells_are_active_on_bone_with_spread_ages(bone_model):
