@@ -71,6 +71,10 @@ CELL_TYPE_CODE = {name: code for code, name in enumerate(CELL_TYPES)}
 FOCUS_RADIUS_UM = 100.0
 """Default radius (µm) of the disc over which the local plasma-cell fraction is taken."""
 
+FOCUS_SURROUND_UM = 100.0
+"""Default distance (µm) from a focus mask within which bone counts as "around" the focus (the
+disc radius of :data:`FOCUS_RADIUS_UM` again: the bone the focus's plasma cells border)."""
+
 FOCUS_MIN_PLASMA_FRACTION = 0.05
 """Default local plasma-cell fraction (plasma cells per voxel of the disc) at or above which a
 voxel is near a clonal focus: ~10× the healthy marrow's ~0.5 % plasma cells, far below the ~40 %
@@ -288,6 +292,23 @@ def hypoxic_fraction(
     return float(np.mean(values < threshold_mmHg)) if values.size else 0.0
 
 
+def _disc(radius_voxels: float) -> np.ndarray:
+    """``float[2r + 1, 2r + 1]``: 1 at the offsets within ``radius_voxels`` of the centre."""
+    reach = int(math.floor(radius_voxels))
+    offsets = np.arange(-reach, reach + 1)
+    return (offsets[:, None] ** 2 + offsets[None, :] ** 2 <= radius_voxels**2).astype(np.float64)
+
+
+def within_distance(
+    mask: np.ndarray, voxel_um: float, distance_um: float, periodic: bool = True
+) -> np.ndarray:
+    """``bool[nx, ny]``: voxels whose centre lies within ``distance_um`` of a voxel of ``mask``
+    (the mask dilated by a disc; wrapping round a periodic section)."""
+    hits = ndimage.correlate(np.asarray(mask, dtype=np.float64), _disc(distance_um / voxel_um),
+                             mode="wrap" if periodic else "constant")
+    return hits > 0.5
+
+
 def clone_focus_mask(
     cell_map: np.ndarray,
     voxel_um: float,
@@ -301,10 +322,7 @@ def clone_focus_mask(
     Scenario independent: the defaults (:data:`FOCUS_RADIUS_UM`,
     :data:`FOCUS_MIN_PLASMA_FRACTION`) do not know where a scenario put its foci."""
     plasma = (np.asarray(cell_map) == CELL_TYPE_CODE["plasma_cell"]).astype(np.float64)
-    reach = int(math.floor(radius_um / voxel_um))
-    offsets = np.arange(-reach, reach + 1)
-    disc = (offsets[:, None] ** 2 + offsets[None, :] ** 2 <= (radius_um / voxel_um) ** 2)
-    disc = disc.astype(np.float64)
+    disc = _disc(radius_um / voxel_um)
     if periodic:
         fraction = ndimage.correlate(plasma, disc, mode="wrap") / disc.sum()
     else:

@@ -172,6 +172,18 @@ def test_clone_focus_mask_on_a_closed_section_counts_only_voxels_inside():
     assert corner[0, 0] and corner.sum() == 1
 
 
+def test_within_distance_dilates_by_a_disc_wrapping_only_a_periodic_section():
+    mask = np.zeros((N, N), dtype=bool)
+    mask[0, 0] = True
+    periodic = metrics.within_distance(mask, VOXEL_UM, distance_um=10.0)
+    assert sorted(zip(*np.nonzero(periodic), strict=True)) == [
+        (0, 0), (0, 1), (0, N - 1), (1, 0), (N - 1, 0)]
+    closed = metrics.within_distance(mask, VOXEL_UM, distance_um=10.0, periodic=False)
+    assert sorted(zip(*np.nonzero(closed), strict=True)) == [(0, 0), (0, 1), (1, 0)]
+    # 15 µm reaches the diagonal neighbours (14.1 µm) but not two voxels away
+    assert metrics.within_distance(mask, VOXEL_UM, 15.0, periodic=False).sum() == 4
+
+
 def test_thresholds_match_the_model():
     from abm.bone.geometry import MINERALIZED_FRACTION
     from abm.cells.table import EMPTY
