@@ -39,14 +39,15 @@ class OsteoclastFates:
     death of active osteoclasts (apoptosis clock, TGF-β).
 
     Attributes:
-        activated_total, died_total, entered_total: cumulative event counts.
+        activated_total, died_total, entered_total: cumulative event counts (entered: precursors
+            supplied).
     """
 
     name = "osteoclast_fates"
 
     def __init__(self, model: MarrowModel):
         rules = model.config.bone.osteoclasts
-        self.entry_probability = units.event_probability(
+        self.supply_probability = units.event_probability(
             units.per_day_to_per_h(rules.precursor_supply_per_marrow_voxel_per_day), model.step_h
         )
         self.precursor_death_per_h = units.per_day_to_per_h(rules.precursor_death_rate_per_day)
@@ -76,8 +77,8 @@ class OsteoclastFates:
         table["stage_h"][placed] = np.floor(ages_h / model.step_h) * model.step_h
 
     def step(self, model: MarrowModel) -> None:
-        """Let precursors enter, then activate or kill precursors and kill active osteoclasts."""
-        self._enter(model)
+        """Supply precursors, then activate or kill precursors and kill active osteoclasts."""
+        self._supply(model)
         table, fields = model.cells, model.fields
         n = table.n_slots
         activated, died = kernels.osteoclast_fates(
@@ -91,14 +92,14 @@ class OsteoclastFates:
         self.activated_total += activated
         self.died_total += died
 
-    def _enter(self, model: MarrowModel) -> None:
+    def _supply(self, model: MarrowModel) -> None:
         """Each marrow voxel gives rise to a precursor with the supply probability; a voxel
         already holding a cell gives none (crowded marrow makes fewer myeloid cells)."""
         fields, table, rng = model.fields, model.cells, model.rng
         if fields.tissue_version != self._tissue_version:
             self._marrow = np.argwhere(fields.tissue == MARROW)
             self._tissue_version = fields.tissue_version
-        n_sources = rng.binomial(len(self._marrow), self.entry_probability)
+        n_sources = rng.binomial(len(self._marrow), self.supply_probability)
         if n_sources == 0:
             return
         x, y = self._marrow[np.sort(rng.choice(len(self._marrow), n_sources, replace=False))].T
