@@ -546,10 +546,11 @@ def form_bone(
     For each osteoblast in ``order``:
 
     - active, with matrix in its voxel or bone next to it: lays ``apposition_per_step`` of
-      osteoid into its own voxel (up to a full voxel). When the voxel is full it is buried there
-      as an osteocyte (leaves the table) with probability ``burial_probability``, or when no
-      neighbour is free; otherwise it steps back to the first free neighbour from
-      ``first_direction[s]``;
+      osteoid into its own voxel (up to a full voxel). On the step its voxel fills it is buried
+      there as an osteocyte (leaves the table) with probability ``burial_probability``; it is
+      also buried once no neighbour is marrow (walled in by bone or lumen). Otherwise it steps
+      back to the first free neighbour from ``first_direction[s]``, or, while cells hold every
+      marrow neighbour, waits in its filled voxel (lattice crowding does not make osteocytes);
     - a precursor not touching bone hops with probability ``hop_probability`` to the neighbour
       chosen with weights exp(chemotaxis·π(TGF-β there)) (a blocked hop is lost).
     """
@@ -572,22 +573,27 @@ def form_bone(
             formed += laid
             if matrix + laid < 1.0 - FULL_TOLERANCE:
                 continue
-            moved = False
-            if u_move[s] >= burial_probability:
-                for j in range(4):
-                    tx, ty = neighbour(here_x, here_y, (first_direction[s] + j) % 4, nx, ny,
-                                       periodic)
-                    if is_free(tx, ty, occupant, tissue):
-                        occupant[here_x, here_y] = -1
-                        occupant[tx, ty] = s
-                        x[s] = tx
-                        y[s] = ty
-                        moved = True
+            walled_in = True
+            target_x = -1
+            target_y = -1
+            for j in range(4):
+                tx, ty = neighbour(here_x, here_y, (first_direction[s] + j) % 4, nx, ny, periodic)
+                if tx >= 0 and tissue[tx, ty] == MARROW:
+                    walled_in = False
+                    if occupant[tx, ty] < 0:
+                        target_x = tx
+                        target_y = ty
                         break
-            if not moved:
+            just_filled = matrix < 1.0 - FULL_TOLERANCE
+            if walled_in or (just_filled and u_move[s] < burial_probability):
                 alive[s] = False
                 occupant[here_x, here_y] = -1
                 buried += 1
+            elif target_x >= 0:
+                occupant[here_x, here_y] = -1
+                occupant[target_x, target_y] = s
+                x[s] = target_x
+                y[s] = target_y
         elif stage[s] == PRECURSOR and u_move[s] < hop_probability:
             if touches_bone(here_x, here_y, tissue, periodic):
                 continue

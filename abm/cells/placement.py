@@ -30,12 +30,18 @@ class PlacementError(ValueError):
 def place_initial_cells(
     table: CellTable, tissue: np.ndarray, scenario: Scenario, rng: np.random.Generator
 ) -> None:
-    """Append every cell type's ``initial_count`` cells to ``table``, in cell-type-code order.
+    """Append every cell type's ``initial_count`` cells to ``table``: the resident types first,
+    in cell-type-code order, then those placed in foci.
 
+    A focus is an infiltrate: its cells settle on the marrow voxels the resident cells (the
+    stromal network, the bone-surface cells) left free, so the osteoprogenitor pool
+    under a clone has the density it has elsewhere instead of the fraction the clone spared.
     Cells go on free marrow voxels only (``tissue`` is the tissue map, see
     :attr:`abm.fields.stack.FieldStack.tissue`), in their :data:`~abm.cells.table.INITIAL_STAGE`.
     """
-    for name, spec in scenario.cells.items():
+    cell_types = sorted(scenario.cells.items(),
+                        key=lambda item: isinstance(item[1].placement, FociPlacement))
+    for name, spec in cell_types:
         if spec.initial_count == 0:
             continue
         free = (table.occupant == EMPTY) & (tissue == MARROW)

@@ -323,17 +323,17 @@ def form_bone(
             formed += laid
             if matrix + laid < 1.0 - FULL_TOLERANCE:
                 continue
-            target = None
-            if u_move[s] >= burial_probability:
-                target = _first(
-                    *here, first_direction[s], occupant,
-                    lambda i, j: is_free(i, j, occupant, tissue), periodic,
-                )
-            if target is None:
+            walled_in = _first(*here, 0, occupant, lambda i, j: tissue[i, j] == MARROW,
+                               periodic) is None
+            just_filled = matrix < 1.0 - FULL_TOLERANCE
+            if walled_in or (just_filled and u_move[s] < burial_probability):
                 alive[s] = False
                 occupant[here] = -1
                 buried += 1
-            else:
+                continue
+            target = _first(*here, first_direction[s], occupant,
+                            lambda i, j: is_free(i, j, occupant, tissue), periodic)
+            if target is not None:
                 _move(s, target, x, y, occupant)
         elif stage[s] == PRECURSOR and u_move[s] < hop_probability:
             if touches_bone(*here, tissue, periodic):

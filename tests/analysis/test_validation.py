@@ -76,6 +76,25 @@ def test_ablation_verdicts_compare_with_the_intact_scenario(monkeypatch):
     assert not smaller.evaluate(with_changes).passed
 
 
+def test_the_paired_focus_row_subtracts_healthy_bone_over_the_same_region(monkeypatch):
+    """POEMS gains 1 and 2 % at its foci where healthy marrow with the same seeds loses 3 and
+    gains 1 % over the same regions: +2.5 points on average (pass). A POEMS run whose seed has no
+    healthy twin is left out; no twin at all fails with a reason."""
+    paired = target("20", "POEMS BV/TV change at and around the foci, minus healthy")
+    poems = [SimpleNamespace(seed=s, near=v) for s, v in ((1, 1.0), (2, 2.0), (9, 5.0))]
+    healthy = [SimpleNamespace(seed=s, near=v) for s, v in ((2, 1.0), (1, -3.0))]
+
+    def regional(run, foci_of=None):
+        assert foci_of is None or foci_of.seed == run.seed  # the POEMS twin's region
+        return run.near, 0.0
+
+    monkeypatch.setattr(validation, "regional_bone_change_pct", regional)
+    outcome = paired.evaluate({"poems": poems, "healthy": healthy})
+    assert outcome.passed and outcome.simulated.endswith("difference 2.5 ± 2.12 (n = 2) points")
+    outcome = paired.evaluate({"poems": poems[2:], "healthy": healthy})
+    assert not outcome.passed and "shares its seed" in outcome.simulated
+
+
 @pytest.mark.parametrize("role", sorted(validation.ROLES))
 def test_every_role_is_a_valid_scenario_with_its_changes(role):
     """The shipped scenario of each role loads with the role's parameter changes (a misspelt
@@ -116,7 +135,7 @@ def write_roles(folder: Path, base_yaml: Path) -> None:
         "poems": {**TINY_SECTION, "cells": {**TINY_SECTION["cells"], "plasma_cell": {
             **clone, "initial_count": 60, "secretion_per_h": {"vegf": 4.5e-5, "il6": 5e-6}}}},
         "myeloma": {**TINY_SECTION, "cells": {**TINY_SECTION["cells"], "plasma_cell": {
-            **clone, "initial_count": 80, "secretion_per_h": {"vegf": 3e-6, "rankl": 3e-4}}}},
+            **clone, "initial_count": 60, "secretion_per_h": {"vegf": 3e-6, "rankl": 3e-4}}}},
     }
     folder.mkdir()
     for role, changes in roles.items():

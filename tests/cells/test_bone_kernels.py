@@ -299,6 +299,42 @@ def test_an_osteoblast_lays_its_apposition_rate_and_steps_back_when_full():
     assert (s["x"][0], s["y"][0]) == (2, 3) and s["occupant"][2, 3] == 0  # stepped back (+y)
 
 
+def test_a_crowded_osteoblast_waits_in_its_filled_voxel_and_a_walled_in_one_is_buried():
+    """A filled voxel whose marrow neighbours all hold cells: the osteoblast waits there (lattice
+    crowding makes no osteocyte), the burial draw is taken only on the step the voxel fills,
+    and it steps back once a neighbour frees. With no marrow neighbour left it is buried."""
+    per_step = 0.63 / 24 / 10
+
+    def step(s, burial_probability):
+        return kernels.form_bone(
+            np.array([0, 1]), np.array([0.5, 0.5]), np.zeros(2), np.array([2, 0]), OSTEOBLAST,
+            s["alive"], s["cell_type"], s["stage"], s["x"], s["y"], s["occupant"], s["tissue"],
+            s["mineral"], s["osteoid"], s["tgfb"], per_step, burial_probability, 0.0, 0.0, 1.0,
+            False,
+        )
+
+    s = single_cell(ACTIVE, OSTEOBLAST)
+    s["osteoid"][2, 2] = 1.0 - per_step / 2  # fills this step
+    for voxel in ((1, 2), (3, 2), (2, 3)):
+        s["occupant"][voxel] = 1  # other cells hold the marrow neighbours
+    assert step(s, 0.0)[1] == 0 and s["alive"][0] and (s["x"][0], s["y"][0]) == (2, 2)
+    assert step(s, 0.9)[1] == 0 and s["alive"][0]  # u = 0.5 < 0.9, but no new draw
+    s["occupant"][2, 3] = -1
+    step(s, 0.9)
+    assert (s["x"][0], s["y"][0]) == (2, 3) and s["occupant"][2, 3] == 0
+
+    s = single_cell(ACTIVE, OSTEOBLAST)
+    s["osteoid"][2, 2] = 1.0 - per_step / 2
+    assert step(s, 0.9)[1] == 1 and not s["alive"][0]  # buried on the filling step's draw
+
+    s = single_cell(ACTIVE, OSTEOBLAST)
+    s["osteoid"][2, 2] = 1.0 - per_step / 2
+    for voxel in ((1, 2), (3, 2), (2, 3)):
+        s["mineral"][voxel] = 1.0
+    s["tissue"][...] = tissue_map(s["mineral"])
+    assert step(s, 0.0)[1] == 1 and not s["alive"][0] and s["occupant"][2, 2] == -1
+
+
 def test_stage_transitions_of_the_osteoblast_lineage():
     """Certain events (probability 1 rates): a precursor on bone activates without TGF-β and
     not with saturating TGF-β repression; an active cell past its period becomes lining (u <
