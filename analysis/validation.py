@@ -103,20 +103,25 @@ def bone_slope_pct_per_year(run: Run) -> float:
     return 100.0 * float(np.polyfit(days, bone, 1)[0]) * 365.0 / bone[0]
 
 
-def regional_bone_change_pct(run: Run, foci_of: Run | None = None) -> tuple[float, float]:
-    """BV/TV change (% of the initial value) from the first to the last snapshot at and around
-    the clone's foci, and far from them. The foci are those of the first snapshot of
-    ``foci_of`` (default: ``run`` itself; :func:`analysis.metrics.clone_focus_mask` with its
-    scenario-independent defaults); "at and around" is within
-    :data:`analysis.metrics.FOCUS_SURROUND_UM` of them (REFERENCE target 20's "at and around
-    the foci": the mask itself lies mostly in marrow and holds little bone); "far" is the rest
-    of the section."""
+def focus_surround(run: Run) -> np.ndarray:
+    """Voxels at and around the clone's foci in ``run``'s section (bool, lattice shape): the
+    foci of its first snapshot (:func:`analysis.metrics.clone_focus_mask` with its
+    scenario-independent defaults) widened by :data:`analysis.metrics.FOCUS_SURROUND_UM`
+    (REFERENCE target 20's "at and around the foci": the focus mask itself lies mostly in
+    marrow and holds little bone)."""
+    foci = metrics.clone_focus_mask(run.layers(("cell_type_map",), 0)["cell_type_map"],
+                                    run.voxel_um, run.periodic)
+    return metrics.within_distance(foci, run.voxel_um, metrics.FOCUS_SURROUND_UM, run.periodic)
+
+
+def regional_bone_change_pct(run: Run, near: np.ndarray | None = None) -> tuple[float, float]:
+    """BV/TV change (% of the initial value) from the first to the last snapshot inside the
+    region ``near`` (bool, lattice shape; default: :func:`focus_surround` of ``run`` itself)
+    and outside it ("far": the rest of the section)."""
     first = run.layers(("bone_mineral", "osteoid"), 0)
     last = run.layers(("bone_mineral", "osteoid"), -1)
-    focus_run = run if foci_of is None else foci_of
-    foci = metrics.clone_focus_mask(focus_run.layers(("cell_type_map",), 0)["cell_type_map"],
-                                    run.voxel_um, run.periodic)
-    near = metrics.within_distance(foci, run.voxel_um, metrics.FOCUS_SURROUND_UM, run.periodic)
+    if near is None:
+        near = focus_surround(run)
 
     def change(region: np.ndarray) -> float:
         before = metrics.bone_volume_fraction(first["bone_mineral"], first["osteoid"], region)
@@ -231,8 +236,11 @@ def _paired_regional(role: str, control: str,
         pairs = [(run, controls[run.seed]) for run in roles[role] if run.seed in controls]
         if not pairs:
             return Outcome(f"no {role} run shares its seed with a {control} run", False)
-        own = [regional_bone_change_pct(a)[0] for a, _ in pairs]
-        background = [regional_bone_change_pct(b, foci_of=a)[0] for a, b in pairs]
+        own, background = [], []
+        for run, twin in pairs:
+            near = focus_surround(run)
+            own.append(regional_bone_change_pct(run, near)[0])
+            background.append(regional_bone_change_pct(twin, near)[0])
         difference = [x - y for x, y in zip(own, background, strict=True)]
         return Outcome(f"{mean_sd(own)} % vs {mean_sd(background)} %: difference "
                        f"{mean_sd(difference)} points", bool(check(float(np.mean(difference)))))

@@ -84,10 +84,11 @@ def test_the_paired_focus_row_subtracts_healthy_bone_over_the_same_region(monkey
     poems = [SimpleNamespace(seed=s, near=v) for s, v in ((1, 1.0), (2, 2.0), (9, 5.0))]
     healthy = [SimpleNamespace(seed=s, near=v) for s, v in ((2, 1.0), (1, -3.0))]
 
-    def regional(run, foci_of=None):
-        assert foci_of is None or foci_of.seed == run.seed  # the POEMS twin's region
+    def regional(run, near=None):
+        assert near == ("region of", run.seed)  # both twins read the POEMS twin's region
         return run.near, 0.0
 
+    monkeypatch.setattr(validation, "focus_surround", lambda run: ("region of", run.seed))
     monkeypatch.setattr(validation, "regional_bone_change_pct", regional)
     outcome = paired.evaluate({"poems": poems, "healthy": healthy})
     assert outcome.passed and outcome.simulated.endswith("difference 2.5 ± 2.12 (n = 2) points")
