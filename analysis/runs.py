@@ -130,7 +130,6 @@ class Run:
         self.require_layer(name)
         return self.snapshots.read(name, index)
 
-
     def layers(self, names: Sequence[str], index: int) -> dict[str, np.ndarray]:
         """Snapshot ``index`` of each layer of ``names``."""
         return {name: self.layer(name, index) for name in names}

@@ -28,7 +28,7 @@ class Role:
     parameter changes applied to it (``--set`` keys; an ablation switches one mechanism off)."""
 
     scenario: str
-    overrides: Mapping[str, float] = field(default_factory=dict)
+    overrides: Mapping[str, float | bool] = field(default_factory=dict)
 
 
 ROLES: dict[str, Role] = {
@@ -40,10 +40,12 @@ ROLES: dict[str, Role] = {
         "poems.yaml", {"angiogenesis.type_h_osteogenic_secretion_per_h": 0.0}),
     "poems_no_clone_vegf_il6": Role("poems.yaml", {"cells.plasma_cell.secretion_per_h.vegf": 0.0,
                                                    "cells.plasma_cell.secretion_per_h.il6": 0.0}),
+    "poems_sprouts_on_bone": Role("poems.yaml", {"angiogenesis.tips_avoid_bone_surface": False}),
 }
 """Every role: the scenarios playing REFERENCE §3's groups (B healthy, C POEMS, D myeloma),
-and issue 7's ablations of the POEMS scenario, each one parameter change: no OPG production,
-no endothelial (type-H) osteogenic signal, no plasma-cell VEGF and IL-6."""
+and ablations of the POEMS scenario, each one parameter change: issue 7's no OPG production,
+no endothelial (type-H) osteogenic signal, no plasma-cell VEGF and IL-6; and sprouts free to
+grow along the bone surface (docs/vessels.md)."""
 
 DIAGNOSIS_D = 30.0
 """Day at which the POEMS blood tests are read ("at diagnosis": the clone established)."""
@@ -263,8 +265,8 @@ def _regional(role: str, near: bool, check: Callable[[float], bool]) -> Callable
 
 def _targets() -> list[Target]:
     H, P, M = "healthy", "poems", "myeloma"
-    NO_OPG, NO_SIGNAL, NO_CLONE = ("poems_no_opg", "poems_no_osteogenic_signal",
-                                   "poems_no_clone_vegf_il6")
+    NO_OPG, NO_SIGNAL, NO_CLONE, ON_BONE = ("poems_no_opg", "poems_no_osteogenic_signal",
+                                            "poems_no_clone_vegf_il6", "poems_sprouts_on_bone")
     rows = [
         Target("10", "Healthy BV/TV stays stable", "REFERENCE 3 B10 (Riggs 2008)",
                "within ±1 %/yr", _per_run(H, bone_change_pct_per_year,
@@ -327,6 +329,11 @@ def _targets() -> list[Target]:
                "smaller gain or none (< intact)",
                _versus(NO_SIGNAL, P, lambda r: regional_bone_change_pct(r)[0],
                        lambda a, b: a < b, " %"), (NO_SIGNAL, P)),
+        Target("20 ablation", "POEMS with sprouts free to grow along the bone surface: BV/TV "
+               "change at and around the foci, vs intact POEMS", "docs/vessels.md ([K], not in "
+               "REFERENCE)", "smaller gain (< intact)",
+               _versus(ON_BONE, P, lambda r: regional_bone_change_pct(r)[0],
+                       lambda a, b: a < b, " %"), (ON_BONE, P)),
         Target("20 ablation", "POEMS without plasma-cell VEGF and IL-6: BV/TV change at and "
                "around the foci", "issue 7", "no sclerosis (≤ +1 %, the healthy band)",
                _regional(NO_CLONE, True, lambda m: m <= 1.0), (NO_CLONE,)),

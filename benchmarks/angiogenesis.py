@@ -73,8 +73,8 @@ def kernel_timers(model) -> dict:
             columns["y"], columns["age_h"], columns["cell_id"], mother, columns[SPROUT],
             columns[PARENT_SPROUT], columns[INLET], columns[TIP], occupant, fields.tissue,
             fields["vegf"], walk.signalling, walk.hop_per_direction, walk.chemotaxis_per_h,
-            walk.chemotaxis_saturation, walk.max_gradient_per_voxel, model.step_h, walk.periodic,
-            n,
+            walk.chemotaxis_saturation, walk.max_gradient_per_voxel, model.step_h,
+            walk.avoid_bone_surface, walk.periodic, n,
         )
         return time.perf_counter() - start
 

@@ -742,19 +742,31 @@ def _tip_nearby(x, y, reach, reach_sq, occupant, tip, periodic):
 
 
 @njit(cache=True)
+def open_to_sprout(tx, ty, occupant, tissue, avoid_bone_surface, periodic):
+    """Whether a sprout can grow into voxel ``(tx, ty)``: free marrow (:func:`is_free`) and,
+    with ``avoid_bone_surface``, not touching mineralized bone (:func:`touches_bone`: the bone
+    surface is covered by lining cells and the remodelling canopy, and capillaries run outside
+    it)."""
+    if not is_free(tx, ty, occupant, tissue):
+        return False
+    return not (avoid_bone_surface and touches_bone(tx, ty, tissue, periodic))
+
+
+@njit(cache=True)
 def select_tips(
     order, u, endothelial, alive, cell_type, x, y, age_h, cell_id, mother, sprout,
     parent_sprout, inlet, tip, occupant, tissue, vegf, signalling, vegf_threshold,
     gradient_threshold_per_voxel, selection_probability, spacing_voxels, next_sprout,
-    periodic, n_slots,
+    avoid_bone_surface, periodic, n_slots,
 ):
     """Tip selection, in place. Returns ``(new n_slots, next sprout id)``.
 
     Each EC in ``order`` that is perfused (in a lumen voxel), not a tip, senses VEGF (×
     ``signalling``) at or above ``vegf_threshold`` and a gradient magnitude at or above
-    ``gradient_threshold_per_voxel``, has a free marrow neighbour and no tip within
-    ``spacing_voxels``, buds a tip with probability ``selection_probability`` (``u[s]``): a new
-    EC in its free neighbour of highest VEGF (first in direction order on ties), a tip of the
+    ``gradient_threshold_per_voxel``, has a neighbour open to a sprout (:func:`open_to_sprout`
+    with ``avoid_bone_surface``) and no tip within ``spacing_voxels``, buds a tip with
+    probability ``selection_probability`` (``u[s]``): a new EC in its open neighbour of
+    highest VEGF (first in direction order on ties), a tip of the
     new sprout ``next_sprout`` with ``parent_sprout`` = the budding cell's sprout and its
     ``inlet``. Tips made earlier in the order inhibit later ones. Arrays need room for one
     daughter per EC.
@@ -780,7 +792,9 @@ def select_tips(
         best = -1.0
         for direction in range(4):
             tx, ty = neighbour(here_x, here_y, direction, nx, ny, periodic)
-            if is_free(tx, ty, occupant, tissue) and vegf[tx, ty] > best:
+            if open_to_sprout(tx, ty, occupant, tissue, avoid_bone_surface, periodic) and (
+                vegf[tx, ty] > best
+            ):
                 best = vegf[tx, ty]
                 best_x = tx
                 best_y = ty
@@ -814,8 +828,8 @@ def _foreign_endothelium(s, o, sprout, parent_sprout, inlet):
 def move_tips(
     order, u, endothelial, alive, cell_type, x, y, age_h, cell_id, mother, sprout,
     parent_sprout, inlet, tip, occupant, tissue, vegf, signalling, hop_per_direction,
-    chemotaxis_per_h, chemotaxis_saturation, max_gradient_per_voxel, step_h, periodic,
-    n_slots,
+    chemotaxis_per_h, chemotaxis_saturation, max_gradient_per_voxel, step_h,
+    avoid_bone_surface, periodic, n_slots,
 ):
     """One step of the Anderson–Chaplain tip walk, in place. Returns ``(new n_slots, tips that
     moved, anastomoses)``.
@@ -827,7 +841,7 @@ def move_tips(
     χ(V) = ``chemotaxis_per_h``/(1 + V/``chemotaxis_saturation``) in voxel²/h per
     concentration. ``u[s]`` picks the direction. Negative probabilities are 0; when they sum
     above 1 they are scaled to 1; the rest is the probability of staying. A move into a voxel
-    that is not free is lost. The voxel a tip leaves gets a stalk cell of its sprout (the path
+    not open to a sprout (:func:`open_to_sprout` with ``avoid_bone_surface``) is lost. The voxel a tip leaves gets a stalk cell of its sprout (the path
     of a tip is its sprout). A tip with a 4-neighbour of foreign endothelium
     (:func:`_foreign_endothelium`) anastomoses: it stops being a tip.
     """
@@ -861,7 +875,7 @@ def move_tips(
             cumulative += p[direction] * scale
             if u[s] < cumulative:
                 tx, ty = neighbour(here_x, here_y, direction, nx, ny, periodic)
-                if is_free(tx, ty, occupant, tissue):
+                if open_to_sprout(tx, ty, occupant, tissue, avoid_bone_surface, periodic):
                     occupant[here_x, here_y] = -1
                     x[s] = tx
                     y[s] = ty

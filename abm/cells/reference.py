@@ -417,11 +417,18 @@ def _add_endothelial_cell(d, endothelial, tx, ty, s, alive, cell_type, x, y, age
     sprout[d] = sprout[s]
 
 
+def open_to_sprout(tx, ty, occupant, tissue, avoid_bone_surface, periodic):
+    """Reference of :func:`abm.cells.kernels.open_to_sprout`."""
+    return is_free(tx, ty, occupant, tissue) and not (
+        avoid_bone_surface and touches_bone(tx, ty, tissue, periodic)
+    )
+
+
 def select_tips(
     order, u, endothelial, alive, cell_type, x, y, age_h, cell_id, mother, sprout,
     parent_sprout, inlet, tip, occupant, tissue, vegf, signalling, vegf_threshold,
     gradient_threshold_per_voxel, selection_probability, spacing_voxels, next_sprout,
-    periodic, n_slots,
+    avoid_bone_surface, periodic, n_slots,
 ):
     """Reference of :func:`abm.cells.kernels.select_tips`."""
     nx, ny = occupant.shape
@@ -437,7 +444,8 @@ def select_tips(
         free = [
             (vegf[t], -d, t)
             for d in range(4)
-            if is_free(*(t := neighbour(x[s], y[s], d, nx, ny, periodic)), occupant, tissue)
+            if open_to_sprout(*(t := neighbour(x[s], y[s], d, nx, ny, periodic)), occupant,
+                              tissue, avoid_bone_surface, periodic)
         ]
         if not free or _tip_nearby(x[s], y[s], spacing_voxels, occupant, tip, periodic):
             continue
@@ -459,8 +467,8 @@ def _foreign_endothelium(s, o, sprout, parent_sprout, inlet):
 def move_tips(
     order, u, endothelial, alive, cell_type, x, y, age_h, cell_id, mother, sprout,
     parent_sprout, inlet, tip, occupant, tissue, vegf, signalling, hop_per_direction,
-    chemotaxis_per_h, chemotaxis_saturation, max_gradient_per_voxel, step_h, periodic,
-    n_slots,
+    chemotaxis_per_h, chemotaxis_saturation, max_gradient_per_voxel, step_h,
+    avoid_bone_surface, periodic, n_slots,
 ):
     """Reference of :func:`abm.cells.kernels.move_tips`."""
     nx, ny = occupant.shape
@@ -480,7 +488,7 @@ def move_tips(
         if direction < 4:
             here = (x[s], y[s])
             target = neighbour(x[s], y[s], direction, nx, ny, periodic)
-            if is_free(*target, occupant, tissue):
+            if open_to_sprout(*target, occupant, tissue, avoid_bone_surface, periodic):
                 occupant[here], occupant[target] = -1, s
                 x[s], y[s] = target
                 _add_endothelial_cell(n_slots, endothelial, *here, s, alive, cell_type, x, y,

@@ -116,6 +116,7 @@ class EndothelialFates:
             rules.tip_selection_rate_per_h, model.step_h
         )
         self.spacing_voxels = rules.tip_spacing_um / voxel_um
+        self.avoid_bone_surface = rules.tips_avoid_bone_surface
         self.regression_per_h = units.per_day_to_per_h(rules.regression_rate_per_day)
         self.survival_half_saturation = rules.survival_vegf_half_saturation_pg_per_mL
         self.periodic = model.config.domain.boundary == "periodic"
@@ -158,7 +159,7 @@ class EndothelialFates:
             col("age_h"), col("cell_id"), mother_slot, col(SPROUT), col(PARENT_SPROUT),
             col(INLET), col(TIP), table.occupant, fields.tissue, fields["vegf"], self.signalling,
             self.vegf_threshold, self.gradient_threshold_per_voxel, self.selection_probability,
-            self.spacing_voxels, self.next_sprout, self.periodic, n,
+            self.spacing_voxels, self.next_sprout, self.avoid_bone_surface, self.periodic, n,
         )
         record_mothers(table, n, mother_slot)
         self.tips_selected_total += table.n_slots - n
@@ -234,6 +235,7 @@ class SproutGrowth:
         )
         self.chemotaxis_saturation = rules.chemotaxis_vegf_saturation_pg_per_mL
         self.max_gradient_per_voxel = rules.max_sensed_vegf_gradient_pg_per_mL_per_um * voxel_um
+        self.avoid_bone_surface = rules.tips_avoid_bone_surface
         self.periodic = model.config.domain.boundary == "periodic"
         self.tip_moves_total = 0
         self.tip_hours_total = 0.0
@@ -254,7 +256,7 @@ class SproutGrowth:
                 col(SPROUT), col(PARENT_SPROUT), col(INLET), col(TIP), table.occupant,
                 fields.tissue, fields["vegf"], self.signalling, self.hop_per_direction,
                 self.chemotaxis_per_h, self.chemotaxis_saturation, self.max_gradient_per_voxel,
-                model.step_h, self.periodic, n,
+                model.step_h, self.avoid_bone_surface, self.periodic, n,
             )
             record_mothers(table, n, mother_slot)
             self.tip_moves_total += moved

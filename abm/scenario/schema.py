@@ -674,6 +674,11 @@ class Angiogenesis(Strict):
     tip_spacing_um: NonNegative = Field(
         description="Lateral inhibition: no new tip within this distance of an existing tip, µm."
     )
+    tips_avoid_bone_surface: bool = Field(
+        description="Whether sprout tips keep off the bone surface: a tip neither buds into nor"
+        " steps into a marrow voxel that touches mineralized bone (lining cells and the"
+        " remodelling canopy cover it; capillaries run outside). false lets sprouts line bone."
+    )
     tip_random_motility_um2_per_h: NonNegative = Field(
         description="Random motility D of tip cells (the A&C diffusion term), µm²/h."
     )

@@ -140,10 +140,10 @@ def walk_setup(vegf_slope=30.0, shape=(12, 12), alone=False):
 
 
 def move(lat, order, u, hop=0.0, chi=1e-3, saturation=1e4, max_gradient=1e9, signalling=1.0,
-         impl=kernels):
+         avoid_bone=False, impl=kernels):
     return impl.move_tips(
         order, u, EC, *lat.cells(), lat.occupant, lat.tissue, lat.vegf, signalling, hop, chi,
-        saturation, max_gradient, 1.0, False, lat.n,
+        saturation, max_gradient, 1.0, avoid_bone, False, lat.n,
     )
 
 
@@ -204,6 +204,14 @@ def test_gradient_cap_and_blocked_voxels():
     assert moved == 0 and blocked.x[tip] == 5
 
 
+@pytest.mark.parametrize("avoid_bone", [True, False])
+def test_a_tip_steps_onto_the_bone_surface_only_without_the_rule(avoid_bone):
+    lat, tip = walk_setup()
+    lat.tissue[7, 6] = BONE  # the up-gradient voxel (6, 6) touches bone
+    _, moved, _ = move(lat, np.array([tip]), np.full(lat.n, 0.0), avoid_bone=avoid_bone)
+    assert moved == (0 if avoid_bone else 1) and lat.x[tip] == (5 if avoid_bone else 6)
+
+
 def test_tip_anastomoses_with_another_vessel_but_not_with_its_own():
     lat, tip = walk_setup()
     own = lat.copy()
@@ -233,8 +241,14 @@ def random_lattice(seed, vegf_range, n_cells):
     return rng, lat, [divmod(int(flat), 16) for flat in rng.permutation(256)[:n_cells]]
 
 
-@pytest.mark.parametrize("seed", range(4))
-def test_tip_walk_matches_reference(seed):
+def scatter_bone(rng, lat, fraction=0.1):
+    """Make ``fraction`` of the empty marrow voxels mineralized bone."""
+    empty = (lat.occupant < 0) & (lat.tissue == MARROW)
+    lat.tissue[empty & (rng.random(lat.tissue.shape) < fraction)] = BONE
+
+
+@pytest.mark.parametrize("seed, avoid_bone", [(s, s % 2 == 1) for s in range(4)])
+def test_tip_walk_matches_reference(seed, avoid_bone):
     rng, lat, voxels = random_lattice(seed, (0, 8000), 60)
     for x, y in voxels:
         kind = rng.random()
@@ -245,12 +259,14 @@ def test_tip_walk_matches_reference(seed):
                     tip=bool(rng.random() < 0.6), parent=int(rng.integers(-1, 6)))
         else:
             lat.add(x, y, cell_type=OTHER)
+    scatter_bone(rng, lat)
     for _ in range(5):
         order = rng.permutation(lat.n)
         u = rng.random(lat.n)
         a, b = lat.copy(), lat.copy()
-        ka = move(a, order, u, hop=0.05, chi=2e-4, max_gradient=300.0)
-        kb = move(b, order, u, hop=0.05, chi=2e-4, max_gradient=300.0, impl=reference)
+        ka = move(a, order, u, hop=0.05, chi=2e-4, max_gradient=300.0, avoid_bone=avoid_bone)
+        kb = move(b, order, u, hop=0.05, chi=2e-4, max_gradient=300.0, avoid_bone=avoid_bone,
+                  impl=reference)
         assert ka == kb
         a.n = ka[0]
         b.n = kb[0]
@@ -258,10 +274,11 @@ def test_tip_walk_matches_reference(seed):
         lat = a
 
 
-def select(lat, order, u, probability=1.0, spacing=4.0, signalling=1.0, impl=kernels):
+def select(lat, order, u, probability=1.0, spacing=4.0, signalling=1.0, avoid_bone=False,
+           impl=kernels):
     return impl.select_tips(
         order, u, EC, *lat.cells(), lat.occupant, lat.tissue, lat.vegf, signalling, 3000.0, 140.0,
-        probability, spacing, 10, False, lat.n,
+        probability, spacing, 10, avoid_bone, False, lat.n,
     )
 
 
@@ -278,6 +295,22 @@ def test_tips_bud_from_perfused_endothelium_above_both_thresholds_with_lateral_i
     np.testing.assert_array_equal(lat.mother[new], [walls[0], walls[2]])
     np.testing.assert_array_equal(lat.inlet[new], [1, 1])
     np.testing.assert_array_equal(lat.parent_sprout[new], [-1, -1])
+
+
+def test_with_the_rule_a_tip_buds_into_the_best_neighbour_off_the_bone_surface():
+    lat = Lattice(shape=(20, 20))
+    lat.vegf[...] = 3500.0 + 150.0 * np.arange(20)[:, None]
+    wall = lat.add(5, 5, inlet=1)
+    lat.tissue[7, 5] = BONE  # the up-gradient neighbour (6, 5) touches bone
+    free = lat.copy()
+    n, _ = select(free, np.array([wall]), np.zeros(lat.n))
+    assert n == lat.n + 1 and (free.x[lat.n], free.y[lat.n]) == (6, 5)
+    off = lat.copy()
+    n, _ = select(off, np.array([wall]), np.zeros(lat.n), avoid_bone=True)
+    assert n == lat.n + 1 and off.x[lat.n] == 5  # a lateral neighbour of equal VEGF
+    lat.tissue[4, 4] = lat.tissue[4, 6] = lat.tissue[3, 5] = BONE  # every neighbour on bone
+    n, _ = select(lat, np.array([wall]), np.zeros(lat.n), avoid_bone=True)
+    assert n == lat.n
 
 
 @pytest.mark.parametrize(
@@ -303,17 +336,18 @@ def test_no_tip_without_each_condition(change):
     assert n == lat.n
 
 
-@pytest.mark.parametrize("seed", range(4))
-def test_tip_selection_matches_reference(seed):
+@pytest.mark.parametrize("seed, avoid_bone", [(s, s % 2 == 1) for s in range(4)])
+def test_tip_selection_matches_reference(seed, avoid_bone):
     rng, lat, voxels = random_lattice(seed, (2000, 9000), 70)
     for x, y in voxels:
         lat.add(x, y, inlet=int(rng.integers(1, 3)), tip=bool(rng.random() < 0.1),
                 cell_type=EC if rng.random() < 0.8 else OTHER)
+    scatter_bone(rng, lat)
     order = rng.permutation(lat.n)
     u = rng.random(lat.n)
     a, b = lat.copy(), lat.copy()
-    ka = select(a, order, u, probability=0.6)
-    kb = select(b, order, u, probability=0.6, impl=reference)
+    ka = select(a, order, u, probability=0.6, avoid_bone=avoid_bone)
+    kb = select(b, order, u, probability=0.6, avoid_bone=avoid_bone, impl=reference)
     assert ka == kb and ka[0] > lat.n
     assert_same(a, b)
 
