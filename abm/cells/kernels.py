@@ -766,10 +766,9 @@ def select_tips(
     ``gradient_threshold_per_voxel``, has a neighbour open to a sprout (:func:`open_to_sprout`
     with ``avoid_bone_surface``) and no tip within ``spacing_voxels``, buds a tip with
     probability ``selection_probability`` (``u[s]``): a new EC in its open neighbour of
-    highest VEGF (first in direction order on ties), a tip of the
-    new sprout ``next_sprout`` with ``parent_sprout`` = the budding cell's sprout and its
-    ``inlet``. Tips made earlier in the order inhibit later ones. Arrays need room for one
-    daughter per EC.
+    highest VEGF (first in direction order on ties), a tip of the new sprout ``next_sprout``
+    with ``parent_sprout`` = the budding cell's sprout and its ``inlet``. Tips made earlier in
+    the order inhibit later ones. Arrays need room for one daughter per EC.
     """
     nx, ny = occupant.shape
     reach = int(spacing_voxels)
@@ -841,9 +840,10 @@ def move_tips(
     χ(V) = ``chemotaxis_per_h``/(1 + V/``chemotaxis_saturation``) in voxel²/h per
     concentration. ``u[s]`` picks the direction. Negative probabilities are 0; when they sum
     above 1 they are scaled to 1; the rest is the probability of staying. A move into a voxel
-    not open to a sprout (:func:`open_to_sprout` with ``avoid_bone_surface``) is lost. The voxel a tip leaves gets a stalk cell of its sprout (the path
-    of a tip is its sprout). A tip with a 4-neighbour of foreign endothelium
-    (:func:`_foreign_endothelium`) anastomoses: it stops being a tip.
+    not open to a sprout (:func:`open_to_sprout` with ``avoid_bone_surface``) is lost. The
+    voxel a tip leaves gets a stalk cell of its sprout (the path of a tip is its sprout). A tip
+    with a 4-neighbour of foreign endothelium (:func:`_foreign_endothelium`) anastomoses: it
+    stops being a tip.
     """
     nx, ny = occupant.shape
     moved = 0
