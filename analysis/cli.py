@@ -114,7 +114,7 @@ def validate_model(
     roles: Annotated[
         list[str] | None, typer.Option(
             "--role", help="Run only this role (repeatable) [default: every role: healthy,"
-            " poems, myeloma and the POEMS ablations].")
+            " poems, myeloma, the POEMS ablations and the POEMS distant marrow].")
     ] = None,
     workers: Annotated[
         int | None, typer.Option(min=1, help="Local workers [default: one per core].")

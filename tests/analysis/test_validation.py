@@ -96,6 +96,43 @@ def test_the_paired_focus_row_subtracts_healthy_bone_over_the_same_region(monkey
     assert not outcome.passed and "shares its seed" in outcome.simulated
 
 
+def test_the_distant_marrow_rows_judge_its_drift_and_check_its_blood():
+    """Target 20's background: healthy marrow in the POEMS blood passes while its BV/TV drifts
+    by at most 1 %/yr, and its plasma VEGF is checked against POEMS's at diagnosis."""
+    background = target("20", "POEMS distant marrow (healthy")
+    flat = [fake_run([0.2, 0.2016]), fake_run([0.2, 0.1996])]
+    assert background.evaluate({"poems_distant_marrow": flat}).passed
+    assert not background.evaluate({"poems_distant_marrow": [fake_run([0.2, 0.204])]}).passed
+    blood = target("20", "POEMS distant marrow plasma VEGF")
+    days = np.arange(0.0, 366.0)
+    distant = [fake_run(np.full(days.size, 0.2), days=days, plasma_vegf_pg_per_mL=660.0)]
+    poems = [fake_run(np.full(days.size, 0.2), days=days, plasma_vegf_pg_per_mL=640.0)]
+    outcome = blood.evaluate({"poems_distant_marrow": distant, "poems": poems})
+    assert outcome.passed and outcome.simulated.endswith("× 1.03")
+    poems = [fake_run(np.full(days.size, 0.2), days=days, plasma_vegf_pg_per_mL=76.0)]
+    assert not blood.evaluate({"poems_distant_marrow": distant, "poems": poems}).passed
+
+
+def test_a_reported_row_has_no_verdict_and_is_not_counted(tmp_path, monkeypatch):
+    """The rest of the POEMS section is reported (the lesion's surround has no REFERENCE
+    expectation): its row says "reported" and the pass count leaves it out."""
+    monkeypatch.setattr(validation, "regional_bone_change_pct", lambda run: (2.0, 6.0))
+    monkeypatch.setattr(validation, "plot_roles", lambda roles, out: out)
+    run = fake_run([0.2, 0.21], serum_vegf_pg_per_mL=3800.0, plasma_vegf_pg_per_mL=640.0,
+                   platelets_per_nL=420.0)
+    run.path, run.seed = tmp_path / "poems_run", 1
+    poems = {"poems": [run]}
+    rows = validation.evaluate(poems)
+    surround = [o for t, o in rows if t.statement.startswith("POEMS BV/TV change in the rest")]
+    assert [o.passed for o in surround] == [None] and surround[0].simulated == "6 (n = 1) %"
+    report, failing = validation.write_report(poems, tmp_path)
+    text = report.read_text()
+    judged = [o.passed for _, o in rows if o.passed is not None]
+    assert failing == judged.count(False)
+    assert f"**{sum(judged)} of {len(judged)} targets pass** (1 more row is reported" in text
+    assert "| reported |" in text
+
+
 @pytest.mark.parametrize("role", sorted(validation.ROLES))
 def test_every_role_is_a_valid_scenario_with_its_changes(role):
     """The shipped scenario of each role loads with the role's parameter changes (a misspelt
@@ -129,7 +166,8 @@ TINY_SECTION = {
 
 
 def write_roles(folder: Path, base_yaml: Path) -> None:
-    """Tiny healthy, POEMS (a clone in one focus, 15× VEGF) and myeloma (RANKL) sections."""
+    """Tiny healthy, POEMS (a clone in one focus, 15× VEGF), myeloma (RANKL) and distant-marrow
+    (healthy in raised plasma VEGF and IL-6) sections."""
     clone = {"placement": {"kind": "foci", "n_foci": 1, "radius_um": 60}}
     roles = {
         "healthy": TINY_SECTION,
@@ -138,6 +176,8 @@ def write_roles(folder: Path, base_yaml: Path) -> None:
         "myeloma": {**TINY_SECTION, "cells": {**TINY_SECTION["cells"], "plasma_cell": {
             **clone, "initial_count": 60, "secretion_per_h": {"vegf": 3e-6, "rankl": 3e-4}}}},
     }
+    roles["poems_distant_marrow"] = {**TINY_SECTION, "systemic": {"plasma": {
+        "vegf": {"extramarrow_plasma_level": 650}, "il6": {"extramarrow_plasma_level": 19}}}}
     folder.mkdir()
     for role, changes in roles.items():
         text = json.dumps({"extends": str(base_yaml), **changes})
@@ -159,9 +199,12 @@ def test_validate_model_runs_replicates_and_computes_every_row(tmp_path, base_ya
     assert report == out / "report.md"
     text = report.read_text()
     assert (out / "figures" / "timeseries.png").stat().st_size > 10_000
-    rows = [line for line in text.splitlines() if line.startswith("| ") and " | pass" in line
-            or line.startswith("| ") and "**fail**" in line]
+    rows = [line for line in text.splitlines()
+            if line.startswith("| ") and line.endswith((" | pass |", " | **fail** |",
+                                                        " | reported |"))]
     assert len(rows) == len(validation.TARGETS)
+    judged = sum(not line.endswith(" | reported |") for line in rows)
+    assert f" of {judged} targets pass** ({len(rows) - judged} more row" in text
     runs = [Run.open(p) for p in sorted((out / "healthy" / "runs").iterdir())]
     assert len(runs) == 2 and {r.seed for r in runs} == {r.seed for r in
                                                        [Run.open(p) for p in sorted(
