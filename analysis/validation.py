@@ -31,6 +31,10 @@ class Role:
     overrides: Mapping[str, float | bool] = field(default_factory=dict)
 
 
+VEGF_COMMITMENT_RULE = 4
+"""Index, in base.yaml's stromal-cell rules, of VEGF → osteoblast commitment (REFERENCE 2.6
+rule 3, Street & Lenehan 2009); its ablation sets the rule's fold to 1."""
+
 ROLES: dict[str, Role] = {
     "healthy": Role("healthy.yaml"),
     "poems": Role("poems.yaml"),
@@ -41,13 +45,18 @@ ROLES: dict[str, Role] = {
     "poems_no_clone_vegf_il6": Role("poems.yaml", {"cells.plasma_cell.secretion_per_h.vegf": 0.0,
                                                    "cells.plasma_cell.secretion_per_h.il6": 0.0}),
     "poems_sprouts_on_bone": Role("poems.yaml", {"angiogenesis.tips_avoid_bone_surface": False}),
+    "poems_no_vegf_commitment": Role("poems.yaml",
+                                     {f"cells.stromal_cell.rules.{VEGF_COMMITMENT_RULE}"
+                                      ".max_fold_change": 1.0}),
     "poems_distant_marrow": Role("poems_distant_marrow.yaml"),
 }
 """Every role: the scenarios playing REFERENCE §3's groups (B healthy, C POEMS, D myeloma),
 and ablations of the POEMS scenario, each one parameter change: issue 7's no OPG production,
 no endothelial (type-H) osteogenic signal, no plasma-cell VEGF and IL-6; and sprouts free to
-grow along the bone surface (docs/vessels.md). ``poems_distant_marrow`` is target 20's healthy
-background: healthy marrow, without a clone, in the POEMS blood (bone far from every lesion)."""
+grow along the bone surface (docs/vessels.md); no VEGF-driven osteoblast commitment (the
+stromal-cell rule at :data:`VEGF_COMMITMENT_RULE`, fold 1). ``poems_distant_marrow`` is target
+20's healthy background: healthy marrow, without a clone, in the POEMS blood (bone far from
+every lesion)."""
 
 DIAGNOSIS_D = 30.0
 """Day at which the POEMS blood tests are read ("at diagnosis": the clone established)."""
@@ -284,9 +293,9 @@ def _regional(role: str, near: bool,
 
 def _targets() -> list[Target]:
     H, P, M = "healthy", "poems", "myeloma"
-    NO_OPG, NO_SIGNAL, NO_CLONE, ON_BONE, DISTANT = (
+    NO_OPG, NO_SIGNAL, NO_CLONE, ON_BONE, NO_VEGF_COMMIT, DISTANT = (
         "poems_no_opg", "poems_no_osteogenic_signal", "poems_no_clone_vegf_il6",
-        "poems_sprouts_on_bone", "poems_distant_marrow")
+        "poems_sprouts_on_bone", "poems_no_vegf_commitment", "poems_distant_marrow")
     rows = [
         Target("10", "Healthy BV/TV stays stable", "REFERENCE 3 B10 (Riggs 2008)",
                "within ±1 %/yr", _per_run(H, bone_change_pct_per_year,
@@ -356,6 +365,9 @@ def _targets() -> list[Target]:
                "BV/TV change at and around the foci", "issue 7; REFERENCE 2.6, 3 F41",
                "no net gain (≤ 0)",
                _regional(NO_OPG, True, lambda m: m <= 0), (NO_OPG,)),
+        Target("20 ablation", "POEMS without OPG production: whole-section BV/TV change",
+               "issue 7 (context for the row above)", "reported (docs/bone.md)",
+               _per_run(NO_OPG, bone_change_pct_per_year, None, " %/yr"), (NO_OPG,)),
         Target("20 ablation", "POEMS without the endothelial osteogenic signal: BV/TV change "
                "at and around the foci, vs intact POEMS", "issue 7; REFERENCE 2.6 rule 3",
                "smaller gain or none (< intact)",
@@ -366,6 +378,11 @@ def _targets() -> list[Target]:
                "REFERENCE)", "smaller gain (< intact)",
                _versus(ON_BONE, P, _near_foci_change_pct, lambda a, b: a < b, " %"),
                (ON_BONE, P)),
+        Target("20 ablation", "POEMS without VEGF-driven osteoblast commitment: BV/TV change "
+               "at and around the foci, vs intact POEMS", "REFERENCE 2.6 rule 3, 1.5 (Street "
+               "2009)", "smaller gain or none (< intact)",
+               _versus(NO_VEGF_COMMIT, P, _near_foci_change_pct, lambda a, b: a < b, " %"),
+               (NO_VEGF_COMMIT, P)),
         Target("20 ablation", "POEMS without plasma-cell VEGF and IL-6: BV/TV change at and "
                "around the foci", "issue 7", "no sclerosis (≤ +1 %, the healthy band)",
                _regional(NO_CLONE, True, lambda m: m <= 1.0), (NO_CLONE,)),

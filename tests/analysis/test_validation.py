@@ -143,8 +143,23 @@ def test_every_role_is_a_valid_scenario_with_its_changes(role):
     for key, value in spec.overrides.items():
         node = resolved
         for part in key.split("."):
-            node = node[part]
+            node = node[int(part)] if isinstance(node, list) else node[part]
         assert node == value
+
+
+def test_the_vegf_commitment_ablation_switches_off_that_rule():
+    """The ablation's index points at the stromal rule VEGF → osteoblast commitment, and fold 1
+    leaves every other rule as it was."""
+    intact = load_scenario(SCENARIOS / "poems.yaml").scenario.cells.stromal_cell.rules
+    key, value = next(iter(validation.ROLES["poems_no_vegf_commitment"].overrides.items()))
+    ablated = load_scenario(SCENARIOS / "poems.yaml", [f"{key}={value}"]).scenario
+    rules = ablated.cells.stromal_cell.rules
+    rule = intact[validation.VEGF_COMMITMENT_RULE]
+    assert (rule.signal, rule.direction, rule.behaviour) == (
+        "vegf", "increases", "osteoblast_commitment")
+    assert rule.max_fold_change > 1 and rules[validation.VEGF_COMMITMENT_RULE].max_fold_change == 1
+    assert [r for i, r in enumerate(rules) if i != validation.VEGF_COMMITMENT_RULE] == [
+        r for i, r in enumerate(intact) if i != validation.VEGF_COMMITMENT_RULE]
 
 
 def test_targets_without_runs_of_their_roles_are_left_out(monkeypatch):
