@@ -132,16 +132,17 @@ def test_repo_children_keep_everything_they_do_not_change():
 def test_distant_marrow_is_healthy_marrow_in_the_poems_blood():
     """poems_distant_marrow.yaml changes healthy marrow's extramarrow plasma levels only (the
     description aside): no clone, same cells, fields and rules; the half-lives stay base's."""
-    healthy = load_scenario(SCENARIO_DIR / "healthy.yaml").scenario.model_dump()
-    distant = load_scenario(SCENARIO_DIR / "poems_distant_marrow.yaml").scenario.model_dump()
-    levels = {}
-    for tree in (healthy, distant):
+    def without_levels(name: str) -> tuple[dict, dict[str, float]]:
+        tree = load_scenario(SCENARIO_DIR / name).scenario.model_dump()
         tree.pop("description")
-        levels[id(tree)] = {name: pool.pop("extramarrow_plasma_level")
-                            for name, pool in tree["systemic"]["plasma"].items()}
+        return tree, {species: pool.pop("extramarrow_plasma_level")
+                      for species, pool in tree["systemic"]["plasma"].items()}
+
+    healthy, healthy_levels = without_levels("healthy.yaml")
+    distant, distant_levels = without_levels("poems_distant_marrow.yaml")
     assert distant == healthy
-    assert levels[id(distant)] == {"vegf": 650, "il6": 19, "il1b": 7}
-    assert all(levels[id(distant)][k] > v for k, v in levels[id(healthy)].items())
+    assert distant_levels == {"vegf": 650, "il6": 19, "il1b": 7}
+    assert all(distant_levels[k] > v for k, v in healthy_levels.items())
 
 
 def test_extends_deep_merges_one_nested_key(tmp_path: Path):
